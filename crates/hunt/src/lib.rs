@@ -1,0 +1,3 @@
+//! Offline compromise assessment of an Exchange server's disk.
+
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! Report writers: JSONL, CSV, timeline, Markdown and self-contained HTML.
+
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! Async network engine that fingerprints Exchange servers over HTTP(S).
+
+#![deny(missing_docs)]

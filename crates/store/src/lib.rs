@@ -1,0 +1,3 @@
+//! SQLite history of scan and hunt runs, and diffs between runs.
+
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! Scan target specs, exclusions, seeded permutation, shards and resume cursor.
+
+#![deny(missing_docs)]

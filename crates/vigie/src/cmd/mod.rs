@@ -1,0 +1,11 @@
+//! One module per subcommand: arguments, validation, and wiring.
+
+pub mod check;
+pub mod demo;
+pub mod diff;
+pub mod history;
+pub mod hunt;
+pub mod lab;
+pub mod notify;
+pub mod report;
+pub mod scan;

@@ -1,0 +1,12 @@
+//! `vigie scan`: not built yet.
+
+use crate::exit::Outcome;
+
+/// Arguments of `vigie scan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Run `vigie scan`.
+pub fn run(_args: Args) -> anyhow::Result<Outcome> {
+    anyhow::bail!("vigie scan is not available in this build yet")
+}
