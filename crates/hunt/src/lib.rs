@@ -1,3 +1,5 @@
 //! Offline compromise assessment of an Exchange server's disk.
 
 #![deny(missing_docs)]
+
+pub mod detect;

@@ -1,5 +1,7 @@
 //! `vigie check`: not built yet.
 
+use std::io::Write;
+
 use crate::exit::Outcome;
 
 /// Arguments of `vigie check`.
@@ -11,8 +13,9 @@ pub fn run(_args: Args) -> anyhow::Result<Outcome> {
     anyhow::bail!("vigie check is not available in this build yet")
 }
 
+
 /// The demo section of `check`.
-pub fn demo(out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    writeln!(out, "== vigie check: (coming)")?;
+pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
+    writeln!(ctx.out, "== vigie check: not built yet")?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! module contributes one `demo` section; this file only orders them and
 //! decides where files go.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use crate::exit::Outcome;
@@ -16,10 +17,29 @@ pub struct Args {
     pub out: PathBuf,
 }
 
+/// What the demo sections share: where to print, where to write files,
+/// and the result files written so far (the report section combines them).
+pub struct DemoContext {
+    /// Human-readable demo output.
+    pub out: Box<dyn Write>,
+    /// Directory for files the demo writes.
+    pub dir: PathBuf,
+    /// JSONL result files written by earlier sections (scan, hunt).
+    pub results: Vec<PathBuf>,
+}
+
 /// Run every section of the demo in order.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.out)?;
-    let mut out = std::io::stdout().lock();
-    crate::cmd::check::demo(&mut out)?;
+    let mut ctx = DemoContext {
+        out: Box::new(std::io::stdout()),
+        dir: args.out,
+        results: Vec::new(),
+    };
+    crate::cmd::check::demo(&mut ctx)?;
+    crate::cmd::scan::demo(&mut ctx)?;
+    crate::cmd::hunt::demo(&mut ctx)?;
+    crate::cmd::report::demo(&mut ctx)?;
+    ctx.out.flush()?;
     Ok(Outcome::Clean)
 }
