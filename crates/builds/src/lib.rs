@@ -1,3 +1,24 @@
-//! Embedded Exchange build and CVE tables, build parsing and patch verdicts (pure, no I/O).
+//! Embedded Exchange build and CVE tables, build parsing and patch
+//! verdicts (pure, no I/O).
+//!
+//! [`Table::embedded`] is the table compiled in from `data/*.csv`;
+//! [`Table::assess`] turns a build string into a
+//! [`vigie_model::build::PatchAssessment`]: product, CU, SU, support
+//! state, every CVE judged, and the upgrade path. [`pe`] reads the build
+//! from `ExSetup.exe` bytes and [`inventory`] reads `server,build` lists.
 
 #![deny(missing_docs)]
+
+mod assess;
+mod error;
+mod load;
+mod locate;
+mod parse;
+mod table;
+
+pub use error::{BuildError, TableError};
+pub use parse::{ParsedBuild, parse_build};
+pub use table::{BuildRow, Table};
+
+#[cfg(test)]
+mod tests;
