@@ -11,9 +11,11 @@
 
 mod assess;
 mod error;
+pub mod inventory;
 mod load;
 mod locate;
 mod parse;
+pub mod pe;
 mod table;
 
 pub use error::{BuildError, TableError};
