@@ -50,7 +50,11 @@ impl Table {
                 None => self.unknown_line(&mut m, p, b),
             },
         }
+        // A specific note on a disputed build replaces the generic one.
         if let Some(note) = p.full().and_then(|v| self.notes.get(&v)) {
+            if m.row.is_none() {
+                m.notes.clear();
+            }
             m.notes.push(note.clone());
         }
         m
