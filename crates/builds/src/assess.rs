@@ -225,7 +225,12 @@ impl Table {
     }
 
     fn latest_su(&self, m: &Located, as_of: NaiveDate) -> Option<bool> {
-        let (line, point) = (m.line?, m.point?);
+        let (mut line, point) = (m.line?, m.point?);
+        // Exchange 2010 rollups are cumulative lines of their own: the
+        // "latest update" is the newest rollup of the product.
+        if self.line_base(line).kind == Kind::Ru {
+            line = self.newest_line(self.lines[line].product, as_of)?;
+        }
         Some(point >= self.line_latest(line, as_of).v)
     }
 

@@ -159,6 +159,8 @@ fn exchange_2010_rollups() {
     let a = assess("14.3.509.0", "2021-03-20");
     assert_eq!(state(&a, "CVE-2021-26857"), CveState::Vulnerable);
     assert_eq!(state(&a, "CVE-2020-0688"), CveState::Patched);
+    assert_eq!(a.latest_su_installed, Some(false));
+    assert_eq!(a.upgrade_path[0].action, "install SP3 RU32");
     // Get-ExchangeBuildNumber's RU16 number is the same rollup.
     let a = assess("14.3.339.0", "2021-03-20");
     assert_eq!(a.cu.as_deref(), Some("SP3 RU16"));
@@ -240,4 +242,48 @@ fn loading_a_broken_table_names_the_line() {
     )
     .unwrap_err();
     assert_eq!(err.line, 2);
+}
+
+mod properties {
+    use chrono::{Days, NaiveDate};
+    use proptest::prelude::*;
+    use vigie_model::build::{CveState, Precision};
+
+    use crate::Table;
+
+    proptest! {
+        /// Any build of a known product on any date is judged without
+        /// panicking, and a build without its revision never gets a
+        /// verdict that needs the revision.
+        #[test]
+        fn any_build_on_any_date_is_judged(
+            major_minor in prop::sample::select(
+                vec![(14u32, 3u32), (15, 0), (15, 1), (15, 2)]),
+            build in 0u32..3000,
+            rev in prop::option::of(0u32..120),
+            days in 0u64..6000,
+        ) {
+            let (major, minor) = major_minor;
+            let text = match rev {
+                Some(r) => format!("{major}.{minor}.{build}.{r}"),
+                None => format!("{major}.{minor}.{build}"),
+            };
+            let start = NaiveDate::from_ymd_opt(2012, 1, 1).unwrap();
+            let as_of = start.checked_add_days(Days::new(days)).unwrap();
+            let a = Table::embedded().assess(&text, as_of).unwrap();
+            if a.precision != Precision::Exact {
+                prop_assert_eq!(a.latest_su_installed, None);
+            }
+            for c in &a.cves {
+                if c.state == CveState::PatchedConfigNeeded {
+                    prop_assert!(c.config_note.is_some());
+                }
+            }
+        }
+
+        #[test]
+        fn any_text_parses_or_errors(text in "\\PC{0,40}") {
+            let _ = crate::parse_build(&text);
+        }
+    }
 }
