@@ -98,10 +98,11 @@ impl Table {
             return Judged { status, missing_since: None };
         }
         let released: Vec<&Fix> = fixes
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|f| self.rows[f.row].date <= as_of)
             .collect();
-        let (state, fix) = self.state_of(&released, m);
+        let (state, fix) = self.state_of(&fixes, &released, m);
         status.state = state;
         status.fixed_in = fix.map(|f| ver_string(self.rows[f.row].v));
         if state == CveState::PatchedConfigNeeded {
@@ -113,12 +114,16 @@ impl Table {
         Judged { status, missing_since }
     }
 
-    /// The state of one CVE given the fixes released for the product.
+    /// The state of one CVE given the product's fixes. Whether a build
+    /// contains a fix does not depend on the date (`all`); whether a fix
+    /// was there to install does (`released`).
     fn state_of<'a>(
         &self,
-        fixes: &[&'a Fix],
+        all: &[&'a Fix],
+        released: &[&'a Fix],
         m: &Located,
     ) -> (CveState, Option<&'a Fix>) {
+        let fixes = all;
         if m.precision == Precision::ProductOnly || m.interim {
             return (CveState::Unknown, None);
         }
@@ -153,7 +158,8 @@ impl Table {
                 if self.rows[f.row].v <= base {
                     return (state, Some(f));
                 }
-                if m.point.is_none() {
+                if m.point.is_none() && released.iter().any(|r| r.row == f.row)
+                {
                     return (CveState::Unknown, Some(f));
                 }
                 if self.rows[f.row].v <= point {
@@ -161,7 +167,7 @@ impl Table {
                 }
             }
         }
-        (CveState::Vulnerable, self.next_fix(fixes, line, point))
+        (CveState::Vulnerable, self.next_fix(released, line, point))
     }
 
     /// The fix to install: on the same line if any, else the first later

@@ -209,6 +209,29 @@ fn as_of_hides_later_cves_and_builds() {
 }
 
 #[test]
+fn a_build_contains_its_fixes_whatever_the_date() {
+    // SE is newer than the table and than SE RTM (2025), judged in 2024.
+    let a = assess("15.2.2700.1", "2024-06-01");
+    assert_eq!(a.open_cves().count(), 0);
+    // CU20 (2021-03-16) judged on 2021-03-10 still carries the fix.
+    let a = assess("15.1.2242.4", "2021-03-10");
+    assert!(a.cves.iter().all(|c| c.state == CveState::Patched));
+}
+
+#[test]
+fn cu_only_build_before_its_su_existed_is_vulnerable() {
+    let a = assess("15.1.2176", "2021-03-05");
+    assert_eq!(state(&a, "CVE-2021-26855"), CveState::Unknown);
+    // ProxyNotShell was public five weeks before Nov22SU fixed it.
+    let a = assess("15.2.1118", "2022-10-01");
+    assert_eq!(state(&a, "CVE-2022-41040"), CveState::Vulnerable);
+    assert_eq!(
+        a.cves.iter().find(|c| c.cve == "CVE-2022-41040").unwrap().fixed_in,
+        None
+    );
+}
+
+#[test]
 fn extended_protection_cves_need_configuration() {
     let a = assess("15.1.2507.39", "2024-06-01");
     assert_eq!(state(&a, "CVE-2024-21410"), CveState::PatchedConfigNeeded);

@@ -610,12 +610,22 @@ fn write_block(
     Ok(())
 }
 
+const FAMILY_ORDER: [&str; 6] = [
+    "ProxyLogon",
+    "ProxyShell",
+    "ProxyToken",
+    "ProxyNotShell",
+    "OWASSRF",
+    "NTLM relay",
+];
+
 fn write_cves(
     out: &mut dyn Write,
     a: &PatchAssessment,
     all: bool,
 ) -> anyhow::Result<()> {
-    let mut families: Vec<&str> = Vec::new();
+    // The named families first, in the order admins know them.
+    let mut families: Vec<&str> = FAMILY_ORDER.to_vec();
     for c in &a.cves {
         if !families.contains(&c.family.as_str()) {
             families.push(&c.family);
