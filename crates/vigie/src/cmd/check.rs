@@ -444,7 +444,8 @@ impl<'t> Sink<'t> {
                     results: &self.results,
                     errors: &self.error_list,
                 };
-                serde_json::to_writer_pretty(&mut *out, &doc)?;
+                serde_json::to_writer_pretty(&mut *out, &doc)
+                    .map_err(std::io::Error::from)?;
                 writeln!(out)?;
             }
             Format::Jsonl | Format::Csv => {}
@@ -460,7 +461,8 @@ fn write_jsonl<T: Serialize>(
 ) -> anyhow::Result<()> {
     let line =
         Line { schema_version: vigie_model::SCHEMA_VERSION, kind, body };
-    serde_json::to_writer(&mut *out, &line)?;
+    // As an io::Error, a closed pipe is recognised by exit.rs.
+    serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }
