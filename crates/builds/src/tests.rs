@@ -342,3 +342,15 @@ fn microsofts_own_build_list_agrees_with_the_table() {
     }
     assert!(checked > 240, "only {checked} builds compared");
 }
+
+#[test]
+fn active_directory_preparation_cves_need_configuration() {
+    let a = assess("15.1.2308.14", "2021-08-01");
+    assert_eq!(state(&a, "CVE-2021-34470"), CveState::PatchedConfigNeeded);
+    let a = assess("15.1.2308.8", "2021-08-01");
+    assert_eq!(state(&a, "CVE-2021-34470"), CveState::Vulnerable);
+    let a = assess("15.2.986.26", "2022-06-01");
+    assert_eq!(state(&a, "CVE-2022-21978"), CveState::PatchedConfigNeeded);
+    let c = a.cves.iter().find(|c| c.cve == "CVE-2022-21978").unwrap();
+    assert!(c.config_note.as_deref().unwrap().contains("PrepareDomain"));
+}
