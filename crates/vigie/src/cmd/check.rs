@@ -21,6 +21,10 @@ use vigie_model::{
 
 use crate::exit::Outcome;
 
+mod text;
+
+use text::{Summary, write_block};
+
 /// Arguments of `vigie check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -292,6 +296,7 @@ struct Sink<'t> {
     table: &'t Table,
     as_of: NaiveDate,
     results: Vec<Checked>,
+    summary: Summary,
     error_list: Vec<ItemError>,
     findings: bool,
     checked: usize,
@@ -362,6 +367,7 @@ impl<'t> Sink<'t> {
             table,
             as_of,
             results: Vec::new(),
+            summary: Summary::default(),
             error_list: Vec::new(),
             findings: false,
             checked: 0,
@@ -403,7 +409,10 @@ impl<'t> Sink<'t> {
                     self.flagged += 1;
                 }
                 match self.format {
-                    Format::Table => write_block(out, &c, self.all)?,
+                    Format::Table => {
+                        write_block(out, &c, self.all)?;
+                        self.summary.add(&c);
+                    }
                     Format::Jsonl => write_jsonl(out, "result", &*c)?,
                     Format::Csv => write_csv_row(out, csv_cells(&c))?,
                     Format::Json => self.results.push(*c),
@@ -429,12 +438,15 @@ impl<'t> Sink<'t> {
 
     fn finish(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
         match self.format {
-            Format::Table => writeln!(
-                out,
-                "{} build(s) checked: {} need action (open CVEs or \
-                 unsupported), {} error(s)",
-                self.checked, self.flagged, self.errors
-            )?,
+            Format::Table => {
+                self.summary.write(out)?;
+                writeln!(
+                    out,
+                    "{} build(s) checked: {} need action (open CVEs or \
+                     unsupported), {} error(s)",
+                    self.checked, self.flagged, self.errors
+                )?;
+            }
             Format::Json => {
                 let doc = Document {
                     schema_version: vigie_model::SCHEMA_VERSION,
@@ -534,143 +546,6 @@ fn error_cells(e: &ItemError) -> Vec<String> {
     cells[1] = e.subject.clone();
     cells[17] = e.message.clone();
     cells
-}
-
-fn support_text(s: SupportState) -> &'static str {
-    match s {
-        SupportState::Supported => "supported CU",
-        SupportState::CuUnsupported => {
-            "CU out of support (not one of the two latest)"
-        }
-        SupportState::ProductEndOfLife => "product past end of support",
-        SupportState::Unknown => "unknown",
-    }
-}
-
-fn state_label(s: CveState) -> &'static str {
-    match s {
-        CveState::Vulnerable => "OPEN",
-        CveState::Unknown => "unknown",
-        CveState::PatchedConfigNeeded => "config",
-        CveState::Patched => "patched",
-        CveState::NotAffected => "n/a",
-    }
-}
-
-/// One human-readable block per build.
-fn write_block(
-    out: &mut dyn Write,
-    c: &Checked,
-    all: bool,
-) -> anyhow::Result<()> {
-    let a = &c.assessment;
-    let t = terminal_safe;
-    let server = c.server.as_deref().map(|s| format!("  [{}]", t(s)));
-    writeln!(out, "{}{}", t(&a.input), server.unwrap_or_default())?;
-    let name = match (&a.product, &a.cu, &a.su) {
-        (Some(p), Some(cu), Some(su)) => format!("{p} {cu} {su}"),
-        (Some(p), Some(cu), None) => format!("{p} {cu}"),
-        (Some(p), None, _) => p.clone(),
-        (None, _, _) => "unknown product".to_string(),
-    };
-    let released =
-        a.release_date.map(|d| format!(", released {d}")).unwrap_or_default();
-    writeln!(
-        out,
-        "  {} = {name}{released} (precision {})",
-        a.build,
-        snake(&a.precision)
-    )?;
-    let latest = match a.latest_su_installed {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "unknown",
-    };
-    let behind = a
-        .days_behind
-        .map(|d| format!(", {d} days behind"))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "  support: {}; latest SU: {latest}{behind}",
-        support_text(a.support)
-    )?;
-    writeln!(out, "  note: {}", t(&a.match_note))?;
-    write_cves(out, a, all)?;
-    for (i, s) in a.upgrade_path.iter().enumerate() {
-        let head = if i == 0 { "  upgrade:" } else { "          " };
-        writeln!(
-            out,
-            "{head} {}. {} -> {} ({})",
-            i + 1,
-            s.action,
-            s.build,
-            s.name
-        )?;
-    }
-    writeln!(out)?;
-    Ok(())
-}
-
-const FAMILY_ORDER: [&str; 6] = [
-    "ProxyLogon",
-    "ProxyShell",
-    "ProxyToken",
-    "ProxyNotShell",
-    "OWASSRF",
-    "NTLM relay",
-];
-
-fn write_cves(
-    out: &mut dyn Write,
-    a: &PatchAssessment,
-    all: bool,
-) -> anyhow::Result<()> {
-    // The named families first, in the order admins know them.
-    let mut families: Vec<&str> = FAMILY_ORDER.to_vec();
-    for c in &a.cves {
-        if !families.contains(&c.family.as_str()) {
-            families.push(&c.family);
-        }
-    }
-    let shown = |s: CveState| {
-        all || !matches!(s, CveState::Patched | CveState::NotAffected)
-    };
-    for family in families {
-        for c in a.cves.iter().filter(|c| c.family == family && shown(c.state))
-        {
-            let cvss = c.cvss.map(|s| format!(" {s:.1}")).unwrap_or_default();
-            let kev = if c.known_exploited { " KEV" } else { "" };
-            let fix = c
-                .fixed_in
-                .as_deref()
-                .map(|f| format!(" (fix {f})"))
-                .unwrap_or_default();
-            let note = c
-                .config_note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "  {:<7} {:<13} {}{cvss}{kev} {}{fix}{note}",
-                state_label(c.state),
-                family,
-                c.cve,
-                c.name
-            )?;
-        }
-    }
-    let count = |s: CveState| a.cves.iter().filter(|c| c.state == s).count();
-    if !all {
-        writeln!(
-            out,
-            "  {} patched, {} not affected (--all lists them)",
-            count(CveState::Patched),
-            count(CveState::NotAffected)
-        )?;
-    }
-    Ok(())
 }
 
 /// The demo date: the week after ProxyLogon's disclosure and CU20's

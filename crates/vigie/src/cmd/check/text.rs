@@ -1,0 +1,247 @@
+//! Human-readable output of `vigie check`: one block per build (CVEs
+//! grouped by family), then a one-line-per-build summary table.
+
+use std::io::Write;
+
+use vigie_model::build::{CveState, PatchAssessment, SupportState};
+use vigie_model::terminal_safe;
+
+use super::{Checked, snake};
+
+fn support_text(s: SupportState) -> &'static str {
+    match s {
+        SupportState::Supported => "supported CU",
+        SupportState::CuUnsupported => {
+            "CU out of support (not one of the two latest)"
+        }
+        SupportState::ProductEndOfLife => "product past end of support",
+        SupportState::Unknown => "unknown",
+    }
+}
+
+fn state_label(s: CveState) -> &'static str {
+    match s {
+        CveState::Vulnerable => "OPEN",
+        CveState::Unknown => "unknown",
+        CveState::PatchedConfigNeeded => "config",
+        CveState::Patched => "patched",
+        CveState::NotAffected => "n/a",
+    }
+}
+
+/// One human-readable block per build.
+pub(super) fn write_block(
+    out: &mut dyn Write,
+    c: &Checked,
+    all: bool,
+) -> anyhow::Result<()> {
+    let a = &c.assessment;
+    let t = terminal_safe;
+    let server = c.server.as_deref().map(|s| format!("  [{}]", t(s)));
+    writeln!(out, "{}{}", t(&a.input), server.unwrap_or_default())?;
+    let name = match (&a.product, &a.cu, &a.su) {
+        (Some(p), Some(cu), Some(su)) => format!("{p} {cu} {su}"),
+        (Some(p), Some(cu), None) => format!("{p} {cu}"),
+        (Some(p), None, _) => p.clone(),
+        (None, _, _) => "unknown product".to_string(),
+    };
+    let released =
+        a.release_date.map(|d| format!(", released {d}")).unwrap_or_default();
+    writeln!(
+        out,
+        "  {} = {name}{released} (precision {})",
+        a.build,
+        snake(&a.precision)
+    )?;
+    let latest = match a.latest_su_installed {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    };
+    let behind = a
+        .days_behind
+        .map(|d| format!(", {d} days behind"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "  support: {}; latest SU: {latest}{behind}",
+        support_text(a.support)
+    )?;
+    writeln!(out, "  note: {}", t(&a.match_note))?;
+    write_cves(out, a, all)?;
+    for (i, s) in a.upgrade_path.iter().enumerate() {
+        let head = if i == 0 { "  upgrade:" } else { "          " };
+        writeln!(
+            out,
+            "{head} {}. {} -> {} ({})",
+            i + 1,
+            s.action,
+            s.build,
+            s.name
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+const FAMILY_ORDER: [&str; 6] = [
+    "ProxyLogon",
+    "ProxyShell",
+    "ProxyToken",
+    "ProxyNotShell",
+    "OWASSRF",
+    "NTLM relay",
+];
+
+fn write_cves(
+    out: &mut dyn Write,
+    a: &PatchAssessment,
+    all: bool,
+) -> anyhow::Result<()> {
+    // The named families first, in the order admins know them.
+    let mut families: Vec<&str> = FAMILY_ORDER.to_vec();
+    for c in &a.cves {
+        if !families.contains(&c.family.as_str()) {
+            families.push(&c.family);
+        }
+    }
+    let shown = |s: CveState| {
+        all || !matches!(s, CveState::Patched | CveState::NotAffected)
+    };
+    for family in families {
+        for c in a.cves.iter().filter(|c| c.family == family && shown(c.state))
+        {
+            let cvss = c.cvss.map(|s| format!(" {s:.1}")).unwrap_or_default();
+            let kev = if c.known_exploited { " KEV" } else { "" };
+            let fix = c
+                .fixed_in
+                .as_deref()
+                .map(|f| format!(" (fix {f})"))
+                .unwrap_or_default();
+            let note = c
+                .config_note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {:<7} {:<13} {}{cvss}{kev} {}{fix}{note}",
+                state_label(c.state),
+                family,
+                c.cve,
+                c.name
+            )?;
+        }
+    }
+    let count = |s: CveState| a.cves.iter().filter(|c| c.state == s).count();
+    if !all {
+        writeln!(
+            out,
+            "  {} patched, {} not affected (--all lists them)",
+            count(CveState::Patched),
+            count(CveState::NotAffected)
+        )?;
+    }
+    Ok(())
+}
+
+/// The one-line-per-build table printed after the blocks, so a whole
+/// inventory can be read at a glance.
+#[derive(Default)]
+pub(super) struct Summary {
+    rows: Vec<[String; 6]>,
+}
+
+const SUMMARY_HEADER: [&str; 6] =
+    ["SERVER/INPUT", "BUILD", "NAME", "SUPPORT", "BEHIND", "OPEN CVES"];
+
+/// Longest cell shown, so one odd input cannot wreck the layout.
+const MAX_CELL: usize = 40;
+
+impl Summary {
+    pub(super) fn add(&mut self, c: &Checked) {
+        let a = &c.assessment;
+        let who = c.server.clone().unwrap_or_else(|| a.input.clone());
+        let name = [a.cu.as_deref(), a.su.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let product = a
+            .product
+            .as_deref()
+            .map(|p| p.trim_start_matches("Exchange Server "))
+            .unwrap_or("?");
+        self.rows.push([
+            cell(&who),
+            a.build.clone(),
+            cell(&format!("{product} {name}")),
+            snake(&a.support),
+            a.days_behind.map(|d| format!("{d}d")).unwrap_or_default(),
+            open_text(a),
+        ]);
+    }
+
+    pub(super) fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.rows.len() < 2 {
+            return Ok(());
+        }
+        let mut widths = SUMMARY_HEADER.map(str::len);
+        for row in &self.rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let header = SUMMARY_HEADER.map(str::to_string);
+        for row in std::iter::once(&header).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+                if i + 1 == row.len() {
+                    line.push_str(c);
+                } else {
+                    line.push_str(&format!("{c:<w$}  "));
+                }
+            }
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        writeln!(out)
+    }
+}
+
+fn cell(text: &str) -> String {
+    let safe = terminal_safe(text);
+    if safe.chars().count() <= MAX_CELL {
+        return safe;
+    }
+    let cut: String = safe.chars().take(MAX_CELL - 1).collect();
+    format!("{cut}…")
+}
+
+/// `5 (ProxyLogon 4, Other 1)`, `none`, or `? 4 unknown`.
+fn open_text(a: &PatchAssessment) -> String {
+    let mut families: Vec<(String, usize)> = Vec::new();
+    for c in a.open_cves() {
+        match families.iter_mut().find(|(f, _)| *f == c.family) {
+            Some((_, n)) => *n += 1,
+            None => families.push((c.family.clone(), 1)),
+        }
+    }
+    families.sort_by_key(|(f, _)| {
+        FAMILY_ORDER.iter().position(|o| o == f).unwrap_or(usize::MAX)
+    });
+    let open: usize = families.iter().map(|(_, n)| n).sum();
+    let unknown =
+        a.cves.iter().filter(|c| c.state == CveState::Unknown).count();
+    let mut text = match open {
+        0 => "none".to_string(),
+        _ => {
+            let list: Vec<String> =
+                families.iter().map(|(f, n)| format!("{f} {n}")).collect();
+            format!("{open} ({})", list.join(", "))
+        }
+    };
+    if unknown > 0 {
+        text.push_str(&format!(", {unknown} unknown"));
+    }
+    text
+}
