@@ -186,3 +186,23 @@ fn newer_builds_table_is_loaded_and_bad_one_is_fatal() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn terminal_control_characters_in_inputs_are_neutralised() {
+    let out = vigie()
+        .args(["check", "--as-of", AS_OF, "\u{1b}[2Jgone"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("[2Jgone"));
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn bad_as_of_date_is_a_usage_error() {
+    vigie()
+        .args(["check", "--as-of", "2021-02-30", "15.1.2176.9"])
+        .assert()
+        .code(2);
+}
