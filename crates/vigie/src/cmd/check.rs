@@ -80,10 +80,14 @@ pub struct Checked {
 }
 
 impl Checked {
-    /// A build that needs action: open CVEs or an unsupported CU/product.
+    /// A build that needs action: open CVEs, CVEs whose state cannot be
+    /// told from the input (someone must look), or an unsupported CU or
+    /// product. A configuration step alone does not count: the build
+    /// cannot show whether it was done.
     fn is_finding(&self) -> bool {
         let a = &self.assessment;
         a.open_cves().next().is_some()
+            || a.cves.iter().any(|c| c.state == CveState::Unknown)
             || matches!(
                 a.support,
                 SupportState::CuUnsupported | SupportState::ProductEndOfLife
@@ -442,8 +446,8 @@ impl<'t> Sink<'t> {
                 self.summary.write(out)?;
                 writeln!(
                     out,
-                    "{} build(s) checked: {} need action (open CVEs or \
-                     unsupported), {} error(s)",
+                    "{} build(s) checked: {} need action (open or \
+                     unknown CVEs, or unsupported), {} error(s)",
                     self.checked, self.flagged, self.errors
                 )?;
             }
