@@ -142,6 +142,10 @@ fn load_table(
     Ok(std::borrow::Cow::Owned(table))
 }
 
+/// Largest file read whole: ExSetup.exe is about 50 MB, and a 1 GiB
+/// inventory would be millions of servers.
+const MAX_FILE: u64 = 1 << 30;
+
 /// Turn one command-line input into judged items.
 fn expand(input: &str, table: &Table, as_of: NaiveDate) -> Vec<Item> {
     if input == "-" {
@@ -153,6 +157,17 @@ fn expand(input: &str, table: &Table, as_of: NaiveDate) -> Vec<Item> {
     }
     let path = Path::new(input);
     if path.is_file() {
+        let size = path.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > MAX_FILE {
+            return vec![Item::Error(ItemError::new(
+                input,
+                ItemErrorKind::Limit,
+                format!(
+                    "file is {size} bytes; ExSetup.exe and inventories are \
+                     far below the {MAX_FILE}-byte limit"
+                ),
+            ))];
+        }
         return match std::fs::read(path) {
             Ok(bytes) => from_file(input, &bytes, table, as_of),
             Err(e) => vec![io_error(input, &e)],
