@@ -1,3 +1,17 @@
 //! Async network engine that fingerprints Exchange servers over HTTP(S).
+//!
+//! [`http`] is a bounded HTTP/1.1 client over TCP or TLS ([`tls`] accepts
+//! any certificate and records it); [`fingerprint`] is a pure function from
+//! responses to product, build and precision with the evidence for each;
+//! [`probe`] runs the requests against one host:port and judges the build
+//! with `vigie-builds`; [`engine`] drives many probes with rate limits,
+//! bounded concurrency and a resumable checkpoint.
 
 #![deny(missing_docs)]
+
+pub mod checkpoint;
+pub mod engine;
+pub mod fingerprint;
+pub mod http;
+pub mod probe;
+pub mod tls;

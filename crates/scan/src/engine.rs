@@ -1,0 +1,331 @@
+//! The scan engine: target order, rate, concurrency, output, checkpoint.
+//!
+//! Targets are never materialised: place `i` of this shard maps through
+//! the shard and the seeded permutation to an index into addresses x
+//! ports (or into the named targets), computed when it is dispatched.
+//! One task and connection at a time per target, at most `max_inflight`
+//! targets at once, dispatches paced by `rate`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use vigie_model::scan::{HostResult, HostStatus};
+use vigie_targets::{HostTarget, Permutation, RangeSet, Shard};
+
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::probe::{ProbeOptions, ProbeTarget, is_finding, probe};
+
+/// Everything to scan and in which order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Address targets (exclusions already subtracted).
+    pub set: RangeSet,
+    /// Named targets, one per host and port.
+    pub hosts: Vec<HostTarget>,
+    /// Ports for the addresses (and names without their own port).
+    pub ports: Vec<u16>,
+    /// Permutation seed.
+    pub seed: u64,
+    /// This machine's shard.
+    pub shard: Shard,
+}
+
+/// One concrete target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// An address and port.
+    Addr(SocketAddr),
+    /// A name (resolved when probed) and port.
+    Name(String, u16),
+}
+
+impl Plan {
+    fn addr_items(&self) -> u64 {
+        self.set.len().saturating_mul(self.ports.len() as u64)
+    }
+
+    fn named_items(&self) -> Vec<(usize, u16)> {
+        let mut v = Vec::new();
+        for (i, h) in self.hosts.iter().enumerate() {
+            match h.port {
+                Some(p) => v.push((i, p)),
+                None => v.extend(self.ports.iter().map(|&p| (i, p))),
+            }
+        }
+        v
+    }
+
+    /// Number of targets over all shards.
+    pub fn total(&self) -> u64 {
+        self.addr_items() + self.named_items().len() as u64
+    }
+
+    /// A cursor over this plan's targets.
+    pub fn order(&self) -> Order<'_> {
+        let total = self.total();
+        Order {
+            plan: self,
+            perm: Permutation::new(total, self.seed),
+            named: self.named_items(),
+            len: self.shard.len(total),
+        }
+    }
+}
+
+/// Maps places of this shard to targets.
+#[derive(Debug)]
+pub struct Order<'a> {
+    plan: &'a Plan,
+    perm: Permutation,
+    named: Vec<(usize, u16)>,
+    len: u64,
+}
+
+impl Order<'_> {
+    /// Number of places in this shard.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether this shard is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The target at `place` of this shard.
+    pub fn item(&self, place: u64) -> Item {
+        let idx = self.perm.at(self.plan.shard.position(place));
+        let nports = self.plan.ports.len() as u64;
+        if idx < self.plan.addr_items() {
+            let ip = self.plan.set.nth(idx / nports).expect("index in set");
+            let port = self.plan.ports[(idx % nports) as usize];
+            Item::Addr(SocketAddr::new(ip, port))
+        } else {
+            let (h, port) =
+                self.named[(idx - self.plan.addr_items()) as usize];
+            Item::Name(self.plan.hosts[h].host.clone(), port)
+        }
+    }
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// What each probe does.
+    pub probe: ProbeOptions,
+    /// Targets started per second at most (`None`: unpaced).
+    pub rate: Option<u32>,
+    /// Targets in flight at once.
+    pub max_inflight: usize,
+    /// Where to keep the resume checkpoint.
+    pub checkpoint: Option<PathBuf>,
+    /// State of an interrupted run to resume.
+    pub resume: Option<Checkpoint>,
+}
+
+/// Counts of a finished (or interrupted) run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Targets probed in this run.
+    pub probed: u64,
+    /// Exchange servers found.
+    pub exchange: u64,
+    /// Something else answered.
+    pub not_exchange: u64,
+    /// Nothing listened.
+    pub closed: u64,
+    /// Per-host errors.
+    pub errors: u64,
+    /// Hosts with an open CVE or a vulnerable probe.
+    pub findings: u64,
+    /// Exchange hosts whose build could not be read or judged.
+    pub unknown_build: u64,
+    /// Whether the run was interrupted before the end.
+    pub interrupted: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    fn add(&mut self, r: &HostResult) {
+        self.probed += 1;
+        match r.status {
+            HostStatus::Exchange => self.exchange += 1,
+            HostStatus::NotExchange => self.not_exchange += 1,
+            HostStatus::Closed => self.closed += 1,
+            HostStatus::Error => self.errors += 1,
+        }
+        if is_finding(r) {
+            self.findings += 1;
+        }
+        if r.status == HostStatus::Exchange && r.assessment.is_none() {
+            self.unknown_build += 1;
+        }
+    }
+
+    /// Targets per second.
+    pub fn rate(&self) -> f64 {
+        self.probed as f64 / self.elapsed.as_secs_f64().max(1e-3)
+    }
+}
+
+/// A run that could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Writing results failed (disk full, closed pipe).
+    #[error("writing results: {0}")]
+    Output(#[from] std::io::Error),
+    /// The checkpoint could not be written.
+    #[error("checkpoint {0}")]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// Run a scan: probe every target of the shard not yet done, write one
+/// JSON line per result to `out`, keep the checkpoint, stop early when
+/// `cancel` turns true (in-flight targets are then left for the resume).
+pub async fn run(
+    plan: &Plan,
+    opts: EngineOptions,
+    out: &mut dyn Write,
+    mut cancel: watch::Receiver<bool>,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Summary, EngineError> {
+    let started = Instant::now();
+    let order = plan.order();
+    let shard_name = format!("{}/{}", plan.shard.index + 1, plan.shard.count);
+    let mut cp = opts.resume.clone().unwrap_or(Checkpoint {
+        seed: plan.seed,
+        shard: shard_name,
+        total: order.len(),
+        ..Checkpoint::default()
+    });
+    let max = opts.max_inflight.max(1);
+    let (tx, mut rx) = mpsc::channel::<(u64, HostResult)>(max);
+    let mut pacer = opts.rate.map(|r| {
+        let mut i = tokio::time::interval(Duration::from_secs_f64(
+            1.0 / f64::from(r.max(1)),
+        ));
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
+    let mut summary = Summary::default();
+    let mut place = 0u64;
+    let mut inflight = 0usize;
+    let mut last_save = Instant::now();
+    let probe_opts = Arc::new(opts.probe);
+    loop {
+        if *cancel.borrow() {
+            summary.interrupted = true;
+            break;
+        }
+        while place < order.len() && cp.is_done(place) {
+            place += 1;
+        }
+        let can_dispatch = place < order.len() && inflight < max;
+        if !can_dispatch && inflight == 0 {
+            break;
+        }
+        tokio::select! {
+            Some((p, r)) = rx.recv(), if inflight > 0 => {
+                inflight -= 1;
+                serde_json::to_writer(&mut *out, &r)
+                    .map_err(std::io::Error::from)?;
+                out.write_all(b"\n")?;
+                cp.mark_done(p);
+                summary.add(&r);
+                progress(cp.done_count(), order.len());
+                if last_save.elapsed() > Duration::from_secs(1) {
+                    save(out, &opts, &cp)?;
+                    last_save = Instant::now();
+                }
+            }
+            _ = pace(&mut pacer), if can_dispatch => {
+                let item = order.item(place);
+                let tx = tx.clone();
+                let po = Arc::clone(&probe_opts);
+                let p = place;
+                tokio::spawn(async move {
+                    let r = probe_item(item, *po).await;
+                    let _ = tx.send((p, r)).await;
+                });
+                inflight += 1;
+                place += 1;
+            }
+            _ = cancel.changed() => {}
+        }
+    }
+    save(out, &opts, &cp)?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+async fn pace(pacer: &mut Option<tokio::time::Interval>) {
+    if let Some(i) = pacer {
+        i.tick().await;
+    }
+}
+
+fn save(
+    out: &mut dyn Write,
+    opts: &EngineOptions,
+    cp: &Checkpoint,
+) -> Result<(), EngineError> {
+    // Results first: a target is done only once its line is on disk.
+    out.flush()?;
+    if let Some(path) = &opts.checkpoint {
+        cp.save(path)?;
+    }
+    Ok(())
+}
+
+async fn probe_item(item: Item, opts: ProbeOptions) -> HostResult {
+    match item {
+        Item::Addr(addr) => {
+            let t = ProbeTarget {
+                target: addr.ip().to_string(),
+                addr,
+                name: None,
+            };
+            probe(&t, opts).await
+        }
+        Item::Name(name, port) => {
+            let resolved = tokio::time::timeout(
+                opts.timeouts.connect,
+                tokio::net::lookup_host((name.clone(), port)),
+            )
+            .await;
+            let addr = match resolved {
+                Ok(Ok(mut addrs)) => addrs.next(),
+                _ => None,
+            };
+            match addr {
+                Some(addr) => {
+                    let literal = name.parse::<std::net::IpAddr>().is_ok();
+                    let t = ProbeTarget {
+                        target: name.clone(),
+                        addr,
+                        name: (!literal).then_some(name),
+                    };
+                    probe(&t, opts).await
+                }
+                None => unresolved(&name, port),
+            }
+        }
+    }
+}
+
+fn unresolved(name: &str, port: u16) -> HostResult {
+    let t = ProbeTarget {
+        target: name.to_string(),
+        addr: SocketAddr::from(([0, 0, 0, 0], port)),
+        name: None,
+    };
+    let mut r = crate::probe::unprobed(&t);
+    r.ip = String::new();
+    r.error = Some(format!("{name}: name did not resolve"));
+    r
+}
