@@ -17,7 +17,7 @@ use vigie_model::scan::{HostResult, HostStatus};
 use vigie_targets::{HostTarget, Permutation, RangeSet, Shard};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::probe::{ProbeOptions, ProbeTarget, is_finding, probe};
+use crate::probe::{ProbeOptions, ProbeTarget, Scheme, is_finding, probe};
 
 /// Everything to scan and in which order.
 #[derive(Debug, Clone)]
@@ -312,19 +312,19 @@ async fn probe_item(item: Item, opts: ProbeOptions) -> HostResult {
                     };
                     probe(&t, opts).await
                 }
-                None => unresolved(&name, port),
+                None => unresolved(&name, port, opts.scheme),
             }
         }
     }
 }
 
-fn unresolved(name: &str, port: u16) -> HostResult {
+fn unresolved(name: &str, port: u16, scheme: Scheme) -> HostResult {
     let t = ProbeTarget {
         target: name.to_string(),
         addr: SocketAddr::from(([0, 0, 0, 0], port)),
         name: None,
     };
-    let mut r = crate::probe::unprobed(&t);
+    let mut r = crate::probe::unprobed(&t, scheme);
     r.ip = String::new();
     r.error = Some(format!("{name}: name did not resolve"));
     r

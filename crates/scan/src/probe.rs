@@ -45,6 +45,30 @@ pub struct ProbeOptions {
     pub ssrf_check: bool,
     /// Judgement date for the build assessment.
     pub as_of: NaiveDate,
+    /// HTTPS, HTTP, or chosen by port.
+    pub scheme: Scheme,
+}
+
+/// Which protocol to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP on ports 80 and 8080, HTTPS elsewhere.
+    Auto,
+    /// Always HTTPS.
+    Https,
+    /// Always plain HTTP.
+    Http,
+}
+
+impl Scheme {
+    /// Whether to use TLS on `port`.
+    pub fn tls(self, port: u16) -> bool {
+        match self {
+            Scheme::Auto => uses_tls(port),
+            Scheme::Https => true,
+            Scheme::Http => false,
+        }
+    }
 }
 
 /// Plain HTTP on the usual cleartext ports, TLS elsewhere.
@@ -55,7 +79,7 @@ pub fn uses_tls(port: u16) -> bool {
 /// Probe one target; never fails: errors are part of the result.
 pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
     let started = Instant::now();
-    let tls = uses_tls(t.addr.port());
+    let tls = opts.scheme.tls(t.addr.port());
     let ep = Endpoint {
         addr: t.addr,
         host: t.name.clone().unwrap_or_else(|| t.addr.ip().to_string()),
@@ -174,8 +198,8 @@ fn ms(started: Instant) -> u64 {
 
 /// A result with nothing learnt yet (status `error`), e.g. for a name
 /// that did not resolve.
-pub fn unprobed(t: &ProbeTarget) -> HostResult {
-    empty_result(t, uses_tls(t.addr.port()))
+pub fn unprobed(t: &ProbeTarget, scheme: Scheme) -> HostResult {
+    empty_result(t, scheme.tls(t.addr.port()))
 }
 
 fn empty_result(t: &ProbeTarget, tls: bool) -> HostResult {
