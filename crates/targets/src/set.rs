@@ -44,6 +44,11 @@ impl RangeSet {
         self.ranges.push((a.min(b), a.max(b)));
     }
 
+    /// Add every interval of `other`; call `normalise` after.
+    pub fn extend(&mut self, other: &RangeSet) {
+        self.ranges.extend_from_slice(&other.ranges);
+    }
+
     /// Sort and merge the intervals, then index them. Call after inserts.
     pub fn normalise(&mut self) {
         self.ranges.sort_unstable();

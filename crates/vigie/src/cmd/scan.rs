@@ -1,20 +1,323 @@
-//! `vigie scan`: not built yet.
+//! `vigie scan`: read target specs, build the plan, run the engine, write
+//! JSON lines and a human summary.
+//!
+//! Address targets become an interval set (a /8 costs a few bytes); names
+//! are resolved when probed. The order is a seeded permutation so shards
+//! split one scan across machines, and `--resume` continues an interrupted
+//! run from its checkpoint.
 
-use std::io::Write;
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use vigie_scan::checkpoint::Checkpoint;
+use vigie_scan::engine::{EngineOptions, Plan, Summary, run as run_engine};
+use vigie_scan::http::Timeouts;
+use vigie_scan::probe::{ProbeOptions, Scheme};
+use vigie_targets::{
+    HostTarget, RangeSet, Shard, Spec, parse_exclusions, parse_ports,
+    parse_spec,
+};
 
 use crate::exit::Outcome;
 
 /// Arguments of `vigie scan`.
+///
+/// Passive by default: plain GETs of /owa/, the OWA logon page and the
+/// export tool manifest. `--ssrf-check` adds Microsoft's ProxyLogon cookie
+/// probe, an ACTIVE (non-destructive) check.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Targets: address, CIDR, a.b.c.d-e.f.g.h range, hostname,
+    /// host:port, [v6]:port.
+    pub targets: Vec<String>,
+    /// Read targets from FILE, one per line (`-` for stdin; `#` comments).
+    #[arg(short = 'i', long = "input-list", visible_alias = "iL")]
+    pub input_list: Vec<PathBuf>,
+    /// Exclude addresses, CIDRs or ranges (comma-separated, repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Exclude what FILE lists (zmap blocklist: one CIDR per line, #).
+    #[arg(long)]
+    pub exclude_file: Vec<PathBuf>,
+    /// Ports, in order of preference.
+    #[arg(short, long, default_value = "443,80")]
+    pub ports: String,
+    /// auto: HTTP on 80 and 8080, HTTPS elsewhere.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub scheme: SchemeArg,
+    /// Targets started per second at most (0: unpaced).
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u32,
+    /// Targets probed at once at most.
+    #[arg(long, default_value_t = 512)]
+    pub max_inflight: usize,
+    /// TCP connect timeout in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    pub connect_timeout: f64,
+    /// TLS handshake timeout in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub tls_timeout: f64,
+    /// Timeout of one request (send and read response) in seconds.
+    #[arg(long, default_value_t = 8.0)]
+    pub request_timeout: f64,
+    /// Scan only shard K of N (1-based); same --seed on every machine.
+    #[arg(long, default_value = "1/1")]
+    pub shard: String,
+    /// Seed of the scan order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Checkpoint FILE: resumed from when it exists, kept up to date.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Write JSON lines to FILE instead of stdout (appended on resume).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// ACTIVE: also send Microsoft's ProxyLogon (CVE-2021-26855) cookie
+    /// probe to Exchange servers.
+    #[arg(long)]
+    pub ssrf_check: bool,
+    /// Judge builds as of this date (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `--scheme` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SchemeArg {
+    /// HTTP on 80 and 8080, HTTPS elsewhere.
+    Auto,
+    /// Always HTTPS.
+    Https,
+    /// Always HTTP.
+    Http,
+}
 
 /// Run `vigie scan`.
-pub fn run(_args: Args) -> anyhow::Result<Outcome> {
-    anyhow::bail!("vigie scan is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let mut input_errors = 0u64;
+    let plan = build_plan(&args, &mut input_errors)?;
+    let opts = engine_options(&args, &plan)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let summary = rt.block_on(scan(&args, &plan, opts))?;
+    print_summary(&summary, input_errors)?;
+    Ok(Outcome::from_flags(
+        summary.findings > 0,
+        summary.errors + input_errors > 0,
+    ))
+}
+
+async fn scan(
+    args: &Args,
+    plan: &Plan,
+    opts: EngineOptions,
+) -> anyhow::Result<Summary> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+        }
+    });
+    let bar = progress_bar(args.no_progress);
+    let show = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let resuming = opts.resume.is_some();
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            OpenOptions::new()
+                .create(true)
+                .append(resuming)
+                .write(true)
+                .truncate(!resuming)
+                .open(path)
+                .with_context(|| format!("{}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let summary = run_engine(plan, opts, &mut out, rx, &show).await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(summary)
+}
+
+fn progress_bar(disabled: bool) -> Option<indicatif::ProgressBar> {
+    if disabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn engine_options(args: &Args, plan: &Plan) -> anyhow::Result<EngineOptions> {
+    let secs = |s: f64, what: &str| {
+        anyhow::ensure!(
+            s > 0.0 && s < 3600.0,
+            "--{what} must be in (0, 3600)"
+        );
+        Ok(Duration::from_secs_f64(s))
+    };
+    let timeouts = Timeouts {
+        connect: secs(args.connect_timeout, "connect-timeout")?,
+        tls: secs(args.tls_timeout, "tls-timeout")?,
+        request: secs(args.request_timeout, "request-timeout")?,
+    };
+    let resume = match &args.resume {
+        Some(p) if p.exists() => {
+            let cp = Checkpoint::load(p)?;
+            let shard_len = plan.order().len();
+            cp.check_fits(p, plan.seed, &args.shard, shard_len)?;
+            Some(cp)
+        }
+        _ => None,
+    };
+    Ok(EngineOptions {
+        probe: ProbeOptions {
+            timeouts,
+            ssrf_check: args.ssrf_check,
+            as_of: args
+                .as_of
+                .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            scheme: match args.scheme {
+                SchemeArg::Auto => Scheme::Auto,
+                SchemeArg::Https => Scheme::Https,
+                SchemeArg::Http => Scheme::Http,
+            },
+        },
+        rate: (args.rate > 0).then_some(args.rate),
+        max_inflight: args.max_inflight.max(1),
+        checkpoint: args.resume.clone(),
+        resume,
+    })
+}
+
+/// Read every spec; bad lines are reported on stderr and counted.
+fn build_plan(args: &Args, errors: &mut u64) -> anyhow::Result<Plan> {
+    let ports = parse_ports(&args.ports).context("--ports")?;
+    let shard = Shard::parse(&args.shard).context("--shard")?;
+    let mut set = RangeSet::new();
+    let mut hosts: Vec<HostTarget> = Vec::new();
+    let mut add = |spec: &str, origin: &str| match parse_spec(spec) {
+        Ok(Spec::Range(a, b)) => set.insert(a, b),
+        Ok(Spec::Host(h)) => hosts.push(h),
+        Err(e) => {
+            *errors += 1;
+            eprintln!("vigie scan: {origin}: {e}");
+        }
+    };
+    for t in &args.targets {
+        add(t, "argument");
+    }
+    for file in &args.input_list {
+        read_list(file, &mut add)?;
+    }
+    set.normalise();
+    hosts.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
+    hosts.dedup();
+    let mut excluded = exclusions(args)?;
+    excluded.normalise();
+    set.subtract(&excluded);
+    hosts.retain(|h| {
+        h.host.parse().map(|ip| !excluded.contains(ip)).unwrap_or(true)
+    });
+    anyhow::ensure!(
+        !set.is_empty() || !hosts.is_empty(),
+        "no targets: give addresses, CIDRs, ranges or names, or -i FILE"
+    );
+    Ok(Plan { set, hosts, ports, seed: args.seed, shard })
+}
+
+fn read_list(
+    file: &Path,
+    add: &mut dyn FnMut(&str, &str),
+) -> anyhow::Result<()> {
+    let reader: Box<dyn BufRead> = if file == Path::new("-") {
+        Box::new(BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(BufReader::new(
+            std::fs::File::open(file)
+                .with_context(|| format!("{}", file.display()))?,
+        ))
+    };
+    for (n, line) in reader.lines().enumerate() {
+        let line =
+            line.with_context(|| format!("{}: reading", file.display()))?;
+        let spec = line.split('#').next().unwrap_or("").trim();
+        if !spec.is_empty() {
+            add(spec, &format!("{}:{}", file.display(), n + 1));
+        }
+    }
+    Ok(())
+}
+
+fn exclusions(args: &Args) -> anyhow::Result<RangeSet> {
+    let mut text = String::new();
+    for e in &args.exclude {
+        for part in e.split(',') {
+            text.push_str(part);
+            text.push('\n');
+        }
+    }
+    let mut set = parse_exclusions(&text).context("--exclude")?;
+    for file in &args.exclude_file {
+        let body = std::fs::read_to_string(file)
+            .with_context(|| format!("{}", file.display()))?;
+        let more = parse_exclusions(&body)
+            .with_context(|| format!("{}", file.display()))?;
+        set.extend(&more);
+    }
+    Ok(set)
+}
+
+fn print_summary(s: &Summary, input_errors: u64) -> anyhow::Result<()> {
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "vigie scan: {} probed in {:.1}s ({:.0}/s){}",
+        s.probed,
+        s.elapsed.as_secs_f64(),
+        s.rate(),
+        if s.interrupted {
+            ", INTERRUPTED (resume with --resume)"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        err,
+        "  exchange {}  (vulnerable {}, build unknown {})  \
+         not exchange {}  closed {}  errors {}  bad inputs {}",
+        s.exchange,
+        s.findings,
+        s.unknown_build,
+        s.not_exchange,
+        s.closed,
+        s.errors,
+        input_errors
+    )?;
+    Ok(())
 }
 
 /// The demo section of `scan`.
 pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
-    writeln!(ctx.out, "== vigie scan: not built yet")?;
+    writeln!(ctx.out, "== vigie scan: needs the lab fleet (not built yet)")?;
     Ok(())
 }
