@@ -112,6 +112,9 @@ pub fn fingerprint(observed: &[Observed]) -> Fingerprint {
             fp.is_exchange = true;
         }
     }
+    // The same header on every response is one signal, not three.
+    let mut seen = std::collections::HashSet::new();
+    fp.evidence.retain(|e| seen.insert((e.signal.clone(), e.value.clone())));
     if let Some((_, b, p)) = best {
         fp.product = product_of(&b).map(str::to_string);
         fp.build = Some(b);
