@@ -10,19 +10,20 @@
 # high port for every 127.x.y.z address with Exchange-like personas.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PORT=${PORT:-18080}
+PORT=${PORT:-8080}   # nmap's shortport.http only runs on web ports
+DELAY_MS=${DELAY_MS:-50}
 NET=${NET:-127.1.0.0/16}
-INFLIGHT=${INFLIGHT:-512}
-NMAP_HOSTS=${NMAP_HOSTS:-127.2.0.0/24}
+NMAP_HOSTS=${NMAP_HOSTS:-127.5.0.0/22}
+INFLIGHT=${INFLIGHT:-2048}
 
 cargo build --release -q -p vigie-scan --example responder \
   --example scan_bench
-target/release/examples/responder "$PORT" &
+target/release/examples/responder "$PORT" "$DELAY_MS" &
 RESP=$!
 trap 'kill $RESP' EXIT
 sleep 0.5
 
-echo "== vigie engine, $NET port $PORT, max-inflight $INFLIGHT"
+echo "== vigie engine, $NET port $PORT, max-inflight $INFLIGHT, delay $DELAY_MS ms"
 /usr/bin/time -v target/release/examples/scan_bench "$NET" "$PORT" \
   "$INFLIGHT" /tmp/vigie-bench.jsonl 2> /tmp/vigie-bench.time
 grep -E "probed|Maximum resident|Elapsed" /tmp/vigie-bench.time
