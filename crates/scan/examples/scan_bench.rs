@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_inflight: inflight.parse()?,
         checkpoint: None,
         resume: None,
+        excluded: Default::default(),
     };
     let mut w = BufWriter::new(std::fs::File::create(out)?);
     let (_tx, rx) = tokio::sync::watch::channel(false);

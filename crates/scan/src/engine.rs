@@ -125,6 +125,8 @@ pub struct EngineOptions {
     pub checkpoint: Option<PathBuf>,
     /// State of an interrupted run to resume.
     pub resume: Option<Checkpoint>,
+    /// Addresses never to contact: names resolving into it are not probed.
+    pub excluded: Arc<RangeSet>,
 }
 
 /// Counts of a finished (or interrupted) run.
@@ -247,9 +249,10 @@ pub async fn run(
                 let item = order.item(place);
                 let tx = tx.clone();
                 let po = Arc::clone(&probe_opts);
+                let ex = Arc::clone(&opts.excluded);
                 let p = place;
                 tokio::spawn(async move {
-                    let r = probe_item(item, *po).await;
+                    let r = probe_item(item, *po, &ex).await;
                     let _ = tx.send((p, r)).await;
                 });
                 inflight += 1;
@@ -282,7 +285,11 @@ fn save(
     Ok(())
 }
 
-async fn probe_item(item: Item, opts: ProbeOptions) -> HostResult {
+async fn probe_item(
+    item: Item,
+    opts: ProbeOptions,
+    excluded: &RangeSet,
+) -> HostResult {
     match item {
         Item::Addr(addr) => {
             let t = ProbeTarget {
@@ -303,6 +310,15 @@ async fn probe_item(item: Item, opts: ProbeOptions) -> HostResult {
                 _ => None,
             };
             match addr {
+                Some(addr) if excluded.contains(addr.ip()) => {
+                    let mut r = unresolved(&name, port, opts.scheme);
+                    r.ip = addr.ip().to_string();
+                    r.error = Some(format!(
+                        "{name} resolves to excluded {}: not probed",
+                        addr.ip()
+                    ));
+                    r
+                }
                 Some(addr) => {
                     let literal = name.parse::<std::net::IpAddr>().is_ok();
                     let t = ProbeTarget {

@@ -123,6 +123,7 @@ fn opts(ssrf: bool) -> EngineOptions {
         max_inflight: 16,
         checkpoint: None,
         resume: None,
+        excluded: Default::default(),
     }
 }
 

@@ -90,3 +90,18 @@ fn usage_errors_exit_two() {
         vigie().args(&args).assert().code(2);
     }
 }
+
+/// Guards the blocklist: a name resolving into it is never contacted.
+#[test]
+fn names_resolving_into_exclusions_are_not_probed() {
+    let port = exchange_server();
+    let out = vigie()
+        .args(["scan", &format!("localhost:{port}"), "--scheme", "http"])
+        .args(["--exclude", "127.0.0.0/8,::1", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.contains("resolves to excluded"), "{line}");
+    assert!(!line.contains("15.2.1118.7"));
+}

@@ -102,8 +102,8 @@ pub enum SchemeArg {
 /// Run `vigie scan`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut input_errors = 0u64;
-    let plan = build_plan(&args, &mut input_errors)?;
-    let opts = engine_options(&args, &plan)?;
+    let Targets { plan, excluded } = build_plan(&args, &mut input_errors)?;
+    let opts = engine_options(&args, &plan, excluded)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -167,7 +167,11 @@ fn progress_bar(disabled: bool) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn engine_options(args: &Args, plan: &Plan) -> anyhow::Result<EngineOptions> {
+fn engine_options(
+    args: &Args,
+    plan: &Plan,
+    excluded: RangeSet,
+) -> anyhow::Result<EngineOptions> {
     let secs = |s: f64, what: &str| {
         anyhow::ensure!(
             s > 0.0 && s < 3600.0,
@@ -206,11 +210,18 @@ fn engine_options(args: &Args, plan: &Plan) -> anyhow::Result<EngineOptions> {
         max_inflight: args.max_inflight.max(1),
         checkpoint: args.resume.clone(),
         resume,
+        excluded: std::sync::Arc::new(excluded),
     })
 }
 
+/// The plan and the exclusions (kept to check resolved names against).
+struct Targets {
+    plan: Plan,
+    excluded: RangeSet,
+}
+
 /// Read every spec; bad lines are reported on stderr and counted.
-fn build_plan(args: &Args, errors: &mut u64) -> anyhow::Result<Plan> {
+fn build_plan(args: &Args, errors: &mut u64) -> anyhow::Result<Targets> {
     let ports = parse_ports(&args.ports).context("--ports")?;
     let shard = Shard::parse(&args.shard).context("--shard")?;
     let mut set = RangeSet::new();
@@ -242,7 +253,10 @@ fn build_plan(args: &Args, errors: &mut u64) -> anyhow::Result<Plan> {
         !set.is_empty() || !hosts.is_empty(),
         "no targets: give addresses, CIDRs, ranges or names, or -i FILE"
     );
-    Ok(Plan { set, hosts, ports, seed: args.seed, shard })
+    Ok(Targets {
+        plan: Plan { set, hosts, ports, seed: args.seed, shard },
+        excluded,
+    })
 }
 
 fn read_list(
@@ -387,6 +401,7 @@ pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
             max_inflight: 16,
             checkpoint: None,
             resume: None,
+            excluded: Default::default(),
         };
         let mut out = BufWriter::new(std::fs::File::create(&path)?);
         let (_tx, rx) = tokio::sync::watch::channel(false);
