@@ -119,24 +119,45 @@ pub async fn get(
     let tcp = connect(ep.addr, t.connect).await?;
     let _ = tcp.set_nodelay(true);
     let req = request_bytes(&ep.host, path, cookie);
-    if ep.tls {
-        let name = ServerName::try_from(ep.host.clone())
-            .unwrap_or_else(|_| ServerName::from(ep.addr.ip()));
-        let hs = tls::connector().connect(name, tcp);
-        let stream = tokio::time::timeout(t.tls, hs)
-            .await
-            .map_err(|_| FetchError::Tls("handshake timed out".into()))?
-            .map_err(|e| FetchError::Tls(e.to_string()))?;
-        let facts = tls::facts(stream.get_ref().1);
-        let resp = exchange(stream, &req, t.request).await?;
-        Ok((resp, facts))
-    } else {
+    if !ep.tls {
         let resp = exchange(tcp, &req, t.request).await?;
-        Ok((resp, ConnFacts::default()))
+        return Ok((resp, ConnFacts::default()));
+    }
+    match get_rustls(ep, tcp, &req, t).await {
+        #[cfg(feature = "legacy-tls")]
+        Err(FetchError::Tls(why)) => {
+            // rustls refuses TLS 1.0/1.1 and CBC-only servers, which old
+            // Exchange front ends still are: try once more with OpenSSL.
+            crate::legacy::get(ep, &req, t).await.map_err(|e| match e {
+                FetchError::Tls(legacy) => FetchError::Tls(format!(
+                    "{why}; legacy OpenSSL fallback: {legacy}"
+                )),
+                other => other,
+            })
+        }
+        other => other,
     }
 }
 
-async fn connect(
+async fn get_rustls(
+    ep: &Endpoint,
+    tcp: TcpStream,
+    req: &[u8],
+    t: Timeouts,
+) -> Result<(Response, ConnFacts), FetchError> {
+    let name = ServerName::try_from(ep.host.clone())
+        .unwrap_or_else(|_| ServerName::from(ep.addr.ip()));
+    let hs = tls::connector().connect(name, tcp);
+    let stream = tokio::time::timeout(t.tls, hs)
+        .await
+        .map_err(|_| FetchError::Tls("handshake timed out".into()))?
+        .map_err(|e| FetchError::Tls(e.to_string()))?;
+    let facts = tls::facts(stream.get_ref().1);
+    let resp = exchange(stream, req, t.request).await?;
+    Ok((resp, facts))
+}
+
+pub(crate) async fn connect(
     addr: SocketAddr,
     limit: Duration,
 ) -> Result<TcpStream, FetchError> {
@@ -168,7 +189,7 @@ fn request_bytes(host: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
     req.into_bytes()
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     req: &[u8],
     limit: Duration,

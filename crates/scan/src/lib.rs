@@ -13,5 +13,7 @@ pub mod checkpoint;
 pub mod engine;
 pub mod fingerprint;
 pub mod http;
+#[cfg(feature = "legacy-tls")]
+mod legacy;
 pub mod probe;
 pub mod tls;

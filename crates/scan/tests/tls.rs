@@ -100,3 +100,60 @@ async fn tls_garbage_is_a_clear_error() {
     let e = r.error.unwrap();
     assert!(e.contains("TLS"), "{e}");
 }
+
+/// A TLS 1.0, CBC-only server (`openssl s_server`), when the openssl
+/// command exists: rustls alone reports a TLS error; with `legacy-tls`
+/// the OpenSSL fallback reads it.
+#[tokio::test]
+async fn tls1_cbc_only_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["old.lab.test".into()])
+        .unwrap();
+    let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&c, cert.cert.pem()).unwrap();
+    std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+        .args([
+            "-tls1",
+            "-cipher",
+            "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0",
+            "-www",
+        ])
+        .arg("-cert")
+        .arg(&c)
+        .arg("-key")
+        .arg(&k)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("openssl command not found: skipped");
+        return;
+    };
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t = ProbeTarget { target: "127.0.0.1".into(), addr, name: None };
+    let r = probe(&t, opts()).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    if cfg!(feature = "legacy-tls") {
+        let tls = r.tls.clone().unwrap_or_else(|| panic!("{r:?}"));
+        assert_eq!(tls.stack, "openssl-legacy");
+        assert_eq!(tls.version, "TLSv1");
+        assert_eq!(r.status, HostStatus::NotExchange, "{r:?}");
+    } else {
+        assert_eq!(r.status, HostStatus::Error);
+        assert!(r.error.unwrap().contains("TLS"));
+    }
+}
