@@ -46,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         checkpoint: None,
         resume: None,
         excluded: Default::default(),
+        per_subnet: 0,
     };
     let mut w = BufWriter::new(std::fs::File::create(out)?);
     let (_tx, rx) = tokio::sync::watch::channel(false);

@@ -6,8 +6,9 @@
 //! One task and connection at a time per target, at most `max_inflight`
 //! targets at once, dispatches paced by `rate`.
 
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,6 +126,9 @@ pub struct EngineOptions {
     pub checkpoint: Option<PathBuf>,
     /// State of an interrupted run to resume.
     pub resume: Option<Checkpoint>,
+    /// Targets in flight at once within one IPv4 /24 or IPv6 /64
+    /// (0: no limit).
+    pub per_subnet: usize,
     /// Addresses never to contact: names resolving into it are not probed.
     pub excluded: Arc<RangeSet>,
 }
@@ -206,7 +210,7 @@ pub async fn run(
         ..Checkpoint::default()
     });
     let max = opts.max_inflight.max(1);
-    let (tx, mut rx) = mpsc::channel::<(u64, HostResult)>(max);
+    let (tx, mut rx) = mpsc::channel::<(u64, Option<u128>, HostResult)>(max);
     let mut pacer = opts.rate.map(|r| {
         let mut i = tokio::time::interval(Duration::from_secs_f64(
             1.0 / f64::from(r.max(1)),
@@ -215,7 +219,8 @@ pub async fn run(
         i
     });
     let mut summary = Summary::default();
-    let mut place = 0u64;
+    let mut queue = Queue::new(opts.per_subnet, max);
+    let mut pending: Option<(u64, Item)> = None;
     let mut inflight = 0usize;
     let mut last_save = Instant::now();
     let probe_opts = Arc::new(opts.probe);
@@ -224,16 +229,16 @@ pub async fn run(
             summary.interrupted = true;
             break;
         }
-        while place < order.len() && cp.is_done(place) {
-            place += 1;
+        if pending.is_none() && inflight < max {
+            pending = queue.next(&order, &cp);
         }
-        let can_dispatch = place < order.len() && inflight < max;
-        if !can_dispatch && inflight == 0 {
+        if pending.is_none() && inflight == 0 {
             break;
         }
         tokio::select! {
-            Some((p, r)) = rx.recv(), if inflight > 0 => {
+            Some((p, key, r)) = rx.recv(), if inflight > 0 => {
                 inflight -= 1;
+                queue.release(key);
                 serde_json::to_writer(&mut *out, &r)
                     .map_err(std::io::Error::from)?;
                 out.write_all(b"\n")?;
@@ -245,18 +250,17 @@ pub async fn run(
                     last_save = Instant::now();
                 }
             }
-            _ = pace(&mut pacer), if can_dispatch => {
-                let item = order.item(place);
+            _ = pace(&mut pacer), if pending.is_some() => {
+                let Some((p, item)) = pending.take() else { continue };
+                let key = queue.take(&item);
                 let tx = tx.clone();
                 let po = Arc::clone(&probe_opts);
                 let ex = Arc::clone(&opts.excluded);
-                let p = place;
                 tokio::spawn(async move {
                     let r = probe_item(item, *po, &ex).await;
-                    let _ = tx.send((p, r)).await;
+                    let _ = tx.send((p, key, r)).await;
                 });
                 inflight += 1;
-                place += 1;
             }
             _ = cancel.changed() => {}
         }
@@ -264,6 +268,88 @@ pub async fn run(
     save(out, &opts, &cp)?;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Hands out places in order, holding back (up to `cap` of them) targets
+/// whose subnet already has `per_subnet` probes in flight.
+struct Queue {
+    place: u64,
+    deferred: VecDeque<(u64, Item)>,
+    load: HashMap<u128, usize>,
+    per_subnet: usize,
+    cap: usize,
+}
+
+impl Queue {
+    fn new(per_subnet: usize, cap: usize) -> Self {
+        Queue {
+            place: 0,
+            deferred: VecDeque::new(),
+            load: HashMap::new(),
+            per_subnet,
+            cap,
+        }
+    }
+
+    fn key(item: &Item) -> Option<u128> {
+        match item {
+            Item::Addr(a) => Some(match a.ip() {
+                IpAddr::V4(v4) => u128::from(u32::from(v4) >> 8),
+                IpAddr::V6(v6) => (u128::from(v6) >> 64) | (1 << 64),
+            }),
+            // A name's address is known only once resolved.
+            Item::Name(..) => None,
+        }
+    }
+
+    fn has_room(&self, item: &Item) -> bool {
+        self.per_subnet == 0
+            || Self::key(item).is_none_or(|k| {
+                self.load.get(&k).copied().unwrap_or(0) < self.per_subnet
+            })
+    }
+
+    fn next(
+        &mut self,
+        order: &Order<'_>,
+        cp: &Checkpoint,
+    ) -> Option<(u64, Item)> {
+        if let Some(i) =
+            self.deferred.iter().position(|(_, it)| self.has_room(it))
+        {
+            return self.deferred.remove(i);
+        }
+        while self.place < order.len() && self.deferred.len() < self.cap {
+            let p = self.place;
+            self.place += 1;
+            if cp.is_done(p) {
+                continue;
+            }
+            let item = order.item(p);
+            if self.has_room(&item) {
+                return Some((p, item));
+            }
+            self.deferred.push_back((p, item));
+        }
+        None
+    }
+
+    fn take(&mut self, item: &Item) -> Option<u128> {
+        let key = Self::key(item)?;
+        *self.load.entry(key).or_insert(0) += 1;
+        Some(key)
+    }
+
+    fn release(&mut self, key: Option<u128>) {
+        if let Some(k) = key
+            && let Some(n) = self.load.get_mut(&k)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.load.remove(&k);
+            }
+        }
+    }
 }
 
 async fn pace(pacer: &mut Option<tokio::time::Interval>) {
@@ -344,4 +430,65 @@ fn unresolved(name: &str, port: u16, scheme: Scheme) -> HostResult {
     r.ip = String::new();
     r.error = Some(format!("{name}: name did not resolve"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(cidr: &str) -> Plan {
+        let mut set = RangeSet::new();
+        if let Ok(vigie_targets::Spec::Range(a, b)) =
+            vigie_targets::parse_spec(cidr)
+        {
+            set.insert(a, b);
+        }
+        set.normalise();
+        Plan {
+            set,
+            hosts: vec![],
+            ports: vec![443],
+            seed: 3,
+            shard: Shard::ALL,
+        }
+    }
+
+    #[test]
+    fn per_subnet_limit_holds_back_and_releases() {
+        let plan = plan("192.0.2.0/29");
+        let order = plan.order();
+        let cp = Checkpoint::default();
+        let mut q = Queue::new(2, 16);
+        let (_, a) = q.next(&order, &cp).unwrap();
+        let ka = q.take(&a);
+        let (_, b) = q.next(&order, &cp).unwrap();
+        q.take(&b);
+        assert!(q.next(&order, &cp).is_none(), "third probe in one /24");
+        assert_eq!(q.deferred.len(), 6);
+        q.release(ka);
+        assert!(q.next(&order, &cp).is_some());
+    }
+
+    #[test]
+    fn every_place_is_handed_out_once() {
+        let plan = plan("192.0.2.0/24");
+        let order = plan.order();
+        let cp = Checkpoint::default();
+        let mut q = Queue::new(4, 8);
+        let mut seen = std::collections::HashSet::new();
+        let mut held = VecDeque::new();
+        loop {
+            match q.next(&order, &cp) {
+                Some((p, item)) => {
+                    assert!(seen.insert(p));
+                    held.push_back(q.take(&item));
+                }
+                None => match held.pop_front() {
+                    Some(k) => q.release(k),
+                    None => break,
+                },
+            }
+        }
+        assert_eq!(seen.len(), 256);
+    }
 }

@@ -124,6 +124,7 @@ fn opts(ssrf: bool) -> EngineOptions {
         checkpoint: None,
         resume: None,
         excluded: Default::default(),
+        per_subnet: 0,
     }
 }
 

@@ -55,6 +55,10 @@ pub struct Args {
     /// Targets probed at once at most.
     #[arg(long, default_value_t = 512)]
     pub max_inflight: usize,
+    /// Targets probed at once within one IPv4 /24 or IPv6 /64 (0: no
+    /// limit), so one network is never hit by the whole window at once.
+    #[arg(long, default_value_t = 32)]
+    pub per_subnet: usize,
     /// TCP connect timeout in seconds.
     #[arg(long, default_value_t = 3.0)]
     pub connect_timeout: f64,
@@ -211,6 +215,7 @@ fn engine_options(
         checkpoint: args.resume.clone(),
         resume,
         excluded: std::sync::Arc::new(excluded),
+        per_subnet: args.per_subnet,
     })
 }
 
@@ -402,6 +407,7 @@ pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
             checkpoint: None,
             resume: None,
             excluded: Default::default(),
+            per_subnet: 0,
         };
         let mut out = BufWriter::new(std::fs::File::create(&path)?);
         let (_tx, rx) = tokio::sync::watch::channel(false);
