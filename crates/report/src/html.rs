@@ -289,7 +289,7 @@ fn count<'a>(items: impl Iterator<Item = &'a str>) -> Vec<Bar> {
         .into_iter()
         .map(|(label, value)| Bar { label: label.to_string(), value })
         .collect();
-    bars.sort_by(|a, b| b.value.cmp(&a.value));
+    bars.sort_by_key(|b| std::cmp::Reverse(b.value));
     bars
 }
 
