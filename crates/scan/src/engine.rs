@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
-use vigie_model::scan::{HostResult, HostStatus};
+use vigie_model::scan::{HostResult, HostStatus, SsrfOutcome};
 use vigie_targets::{HostTarget, Permutation, RangeSet, Shard};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
@@ -150,6 +150,10 @@ pub struct Summary {
     pub findings: u64,
     /// Exchange hosts whose build could not be read or judged.
     pub unknown_build: u64,
+    /// Hosts the active cookie probe found vulnerable.
+    pub ssrf_vulnerable: u64,
+    /// Hosts that aborted the active probe (EOMT-style mitigation).
+    pub ssrf_mitigated: u64,
     /// Whether the run was interrupted before the end.
     pub interrupted: bool,
     /// Wall time.
@@ -167,6 +171,11 @@ impl Summary {
         }
         if is_finding(r) {
             self.findings += 1;
+        }
+        match r.ssrf_check {
+            Some(SsrfOutcome::Vulnerable) => self.ssrf_vulnerable += 1,
+            Some(SsrfOutcome::Mitigated) => self.ssrf_mitigated += 1,
+            _ => {}
         }
         if r.status == HostStatus::Exchange && r.assessment.is_none() {
             self.unknown_build += 1;
@@ -256,8 +265,16 @@ pub async fn run(
                 let tx = tx.clone();
                 let po = Arc::clone(&probe_opts);
                 let ex = Arc::clone(&opts.excluded);
+                let target = item.clone();
+                let task = tokio::spawn(async move {
+                    probe_item(item, *po, &ex).await
+                });
                 tokio::spawn(async move {
-                    let r = probe_item(item, *po, &ex).await;
+                    // A panic in one probe is that host's error, and
+                    // the slot is still released.
+                    let r = task
+                        .await
+                        .unwrap_or_else(|e| crashed(&target, &e.to_string()));
                     let _ = tx.send((p, key, r)).await;
                 });
                 inflight += 1;
@@ -418,6 +435,19 @@ async fn probe_item(
             }
         }
     }
+}
+
+fn crashed(item: &Item, why: &str) -> HostResult {
+    let (name, addr) = match item {
+        Item::Addr(a) => (a.ip().to_string(), *a),
+        Item::Name(n, port) => {
+            (n.clone(), SocketAddr::from(([0, 0, 0, 0], *port)))
+        }
+    };
+    let t = ProbeTarget { target: name, addr, name: None };
+    let mut r = crate::probe::unprobed(&t, Scheme::Auto);
+    r.error = Some(format!("internal error while probing: {why}"));
+    r
 }
 
 fn unresolved(name: &str, port: u16, scheme: Scheme) -> HostResult {

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 use vigie_model::SCHEMA_VERSION;
-use vigie_model::scan::{HostResult, HostStatus, Identity, SsrfOutcome};
+use vigie_model::scan::{
+    Evidence, HostResult, HostStatus, Identity, SsrfOutcome,
+};
 
 use crate::fingerprint::{Observed, fingerprint};
 use crate::http::{ConnFacts, Endpoint, FetchError, Timeouts, get};
@@ -147,7 +149,9 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
         }
     }
     if opts.ssrf_check {
-        r.ssrf_check = Some(ssrf(&ep, fp.is_exchange, opts).await);
+        let (outcome, ev) = ssrf(&ep, fp.is_exchange, opts).await;
+        r.ssrf_check = Some(outcome);
+        r.evidence.extend(ev);
     }
     if !errors.is_empty() {
         r.error = Some(errors.join("; "));
@@ -171,25 +175,45 @@ async fn fetch_into(
 }
 
 /// Microsoft's ProxyLogon cookie probe: vulnerable when the front end
-/// computed a back end of `localhost` from the forged cookie.
+/// computed a back end of `localhost` from the forged cookie. Not sent to
+/// hosts not seen as Exchange. The evidence entry says it was ACTIVE.
 async fn ssrf(
     ep: &Endpoint,
     is_exchange: bool,
     o: ProbeOptions,
-) -> SsrfOutcome {
+) -> (SsrfOutcome, Option<Evidence>) {
     if !is_exchange {
-        return SsrfOutcome::NotExchange;
+        return (SsrfOutcome::NotExchange, None);
     }
-    match get(ep, SSRF_PATH, Some(SSRF_COOKIE), o.timeouts).await {
+    let got = get(ep, SSRF_PATH, Some(SSRF_COOKIE), o.timeouts).await;
+    let (outcome, seen) = match &got {
         Ok((resp, _)) => match resp.header("x-calculatedbetarget") {
             Some(v) if v.to_ascii_lowercase().contains("localhost") => {
-                SsrfOutcome::Vulnerable
+                (SsrfOutcome::Vulnerable, format!("X-CalculatedBETarget: {v}"))
             }
-            _ => SsrfOutcome::NotVulnerable,
+            Some(v) => (
+                SsrfOutcome::NotVulnerable,
+                format!("X-CalculatedBETarget: {v}"),
+            ),
+            None => (
+                SsrfOutcome::NotVulnerable,
+                format!("HTTP {} without X-CalculatedBETarget", resp.status),
+            ),
         },
-        Err(FetchError::Aborted) => SsrfOutcome::Mitigated,
-        Err(_) => SsrfOutcome::Error,
-    }
+        Err(FetchError::Aborted) => {
+            (SsrfOutcome::Mitigated, "connection aborted".to_string())
+        }
+        Err(e) => (SsrfOutcome::Error, e.to_string()),
+    };
+    let ev = Evidence {
+        request: format!(
+            "GET {SSRF_PATH} with ProxyLogon probe cookie (ACTIVE, \
+             --ssrf-check)"
+        ),
+        signal: "active:ssrf-cookie-probe".to_string(),
+        value: seen.chars().take(200).collect(),
+    };
+    (outcome, Some(ev))
 }
 
 fn ms(started: Instant) -> u64 {

@@ -222,6 +222,11 @@ async fn ssrf_check_has_distinct_outcomes() {
     assert_eq!(by["ex2016m"], Some(SsrfOutcome::Mitigated));
     assert_eq!(by["nginx"], Some(SsrfOutcome::NotExchange));
     assert_eq!(by["closed"], None);
+    let ex19 =
+        parse(&out).into_iter().find(|r| ports[&r.port] == "ex2019").unwrap();
+    let active =
+        ex19.evidence.iter().find(|e| e.signal.starts_with("active:"));
+    assert!(active.unwrap().request.contains("ACTIVE"));
 }
 
 #[tokio::test]

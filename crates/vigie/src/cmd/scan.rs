@@ -113,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .build()
         .context("starting the async runtime")?;
     let summary = rt.block_on(scan(&args, &plan, opts))?;
-    print_summary(&summary, input_errors)?;
+    print_summary(&summary, input_errors, args.ssrf_check)?;
     Ok(Outcome::from_flags(
         summary.findings > 0,
         summary.errors + input_errors > 0,
@@ -306,7 +306,11 @@ fn exclusions(args: &Args) -> anyhow::Result<RangeSet> {
     Ok(set)
 }
 
-fn print_summary(s: &Summary, input_errors: u64) -> anyhow::Result<()> {
+fn print_summary(
+    s: &Summary,
+    input_errors: u64,
+    active: bool,
+) -> anyhow::Result<()> {
     let mut err = std::io::stderr().lock();
     writeln!(
         err,
@@ -332,6 +336,14 @@ fn print_summary(s: &Summary, input_errors: u64) -> anyhow::Result<()> {
         s.errors,
         input_errors
     )?;
+    if active {
+        writeln!(
+            err,
+            "  ACTIVE ProxyLogon cookie probe (--ssrf-check): vulnerable {}, \
+             mitigated {}",
+            s.ssrf_vulnerable, s.ssrf_mitigated
+        )?;
+    }
     Ok(())
 }
 
