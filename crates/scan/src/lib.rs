@@ -17,3 +17,11 @@ pub mod http;
 mod legacy;
 pub mod probe;
 pub mod tls;
+
+/// Raise the open-file soft limit to the hard limit: every target in
+/// flight holds a socket, and the common default of 1024 would turn a
+/// large `--max-inflight` into "too many open files" errors. Returns the
+/// limit now in force.
+pub fn raise_fd_limit() -> Option<u64> {
+    rlimit::increase_nofile_limit(u64::MAX).ok()
+}

@@ -108,6 +108,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut input_errors = 0u64;
     let Targets { plan, excluded } = build_plan(&args, &mut input_errors)?;
     let opts = engine_options(&args, &plan, excluded)?;
+    if let Some(limit) = vigie_scan::raise_fd_limit()
+        && (limit as usize) < opts.max_inflight + 64
+    {
+        eprintln!(
+            "vigie scan: open-file limit {limit} is low for \
+             --max-inflight {}: expect per-host errors",
+            opts.max_inflight
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
