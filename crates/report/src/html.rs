@@ -50,12 +50,17 @@ rows.sort(function(a,b){var x=a.cells[i].textContent,\
 y=b.cells[i].textContent;return asc?x.localeCompare(y,undefined,\
 {numeric:true}):y.localeCompare(x,undefined,{numeric:true});});\
 rows.forEach(function(r){tb.appendChild(r);});});});\
-var f=document.getElementById('filter');if(f){f.addEventListener(\
-'input',function(){var q=f.value.toLowerCase();\
-document.querySelectorAll('table.filterable tbody tr')\
+document.querySelectorAll('input.filter').forEach(function(f){\
+f.addEventListener('input',function(){var q=f.value.toLowerCase();\
+var t=f.nextElementSibling;t.querySelectorAll('tbody tr')\
 .forEach(function(r){r.style.display=r.textContent.toLowerCase()\
-.indexOf(q)>=0?'':'none';});});}\
+.indexOf(q)>=0?'':'none';});});});\
 document.body.dataset.ready='1';";
+
+/// Wrap a body into a full self-contained page.
+pub fn page_with(title: &str, body: &str) -> String {
+    page(title, body)
+}
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -123,10 +128,15 @@ fn shorten(text: &str, max: usize) -> String {
 /// A hunt report as one HTML page: verdict first, then per-family
 /// verdicts, findings with evidence, coverage and a timeline.
 pub fn render_hunt(report: &HuntReport) -> String {
+    let body = hunt_body(report, "h1");
+    page(&format!("vigie hunt: {}", report.host), &body)
+}
+
+fn hunt_body(report: &HuntReport, h: &str) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
-        "<h1>vigie hunt: {}</h1><p id=\"verdict\">Verdict: {}</p>\
+        "<{h}>vigie hunt: {}</{h}><p id=\"verdict\">Verdict: {}</p>\
 <p>Started {} · tool {} {} · inputs: {}</p>",
         escape(&report.host),
         badge(report.verdict.as_str(), report.verdict.as_str()),
@@ -140,7 +150,7 @@ pub fn render_hunt(report: &HuntReport) -> String {
     hunt_coverage(&mut body, report);
     hunt_timeline(&mut body, report);
     hunt_errors(&mut body, report);
-    page(&format!("vigie hunt: {}", report.host), &body)
+    body
 }
 
 fn hunt_families(body: &mut String, report: &HuntReport) {
@@ -167,7 +177,7 @@ fn hunt_families(body: &mut String, report: &HuntReport) {
 fn hunt_findings(body: &mut String, report: &HuntReport) {
     let _ = write!(
         body,
-        "<h2>Findings ({})</h2><input id=\"filter\" \
+        "<h2>Findings ({})</h2><input class=\"filter\" \
 placeholder=\"filter\"><table id=\"findings\" class=\"sortable \
 filterable\"><thead><tr><th>#</th><th>Time (UTC)</th><th>Grade</th>\
 <th>Family</th><th>Rule</th><th>Title</th><th>Source</th>\
@@ -296,12 +306,58 @@ fn count<'a>(items: impl Iterator<Item = &'a str>) -> Vec<Bar> {
 /// Scanned hosts as one HTML page: verdict counts, charts, a sortable
 /// and filterable host table, and per-host evidence.
 pub fn render_scan(hosts: &[HostResult]) -> String {
+    render_report(hosts, &[])
+}
+
+/// Scanned hosts and hunts in one page: hunt verdicts first, then the
+/// scan part, then each hunt in full.
+pub fn render_report(hosts: &[HostResult], hunts: &[HuntReport]) -> String {
+    let mut body = String::from("<h1>vigie report</h1>");
+    if !hunts.is_empty() {
+        hunt_summary(&mut body, hunts);
+    }
+    if !hosts.is_empty() || hunts.is_empty() {
+        body.push_str(&scan_body(hosts));
+    }
+    for (i, r) in hunts.iter().enumerate() {
+        let _ = write!(body, "<section id=\"hunt{i}\">");
+        body.push_str(&hunt_body(r, "h2"));
+        body.push_str("</section>");
+    }
+    page("vigie report", &body)
+}
+
+fn hunt_summary(body: &mut String, hunts: &[HuntReport]) {
+    let mut verdicts: Vec<&str> =
+        hunts.iter().map(|r| r.verdict.as_str()).collect();
+    verdicts.sort();
+    body.push_str(&bar_chart("Hunt verdicts", &count(verdicts.into_iter())));
+    body.push_str(
+        "<h2>Hunted servers</h2><table id=\"hunts\" class=\"sortable\">\
+<thead><tr><th>Server</th><th>Verdict</th><th>Findings</th>\
+<th>Started</th></tr></thead><tbody>",
+    );
+    for (i, r) in hunts.iter().enumerate() {
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"#hunt{i}\">{}</a></td><td>{}</td>\
+<td>{}</td><td>{}</td></tr>",
+            escape(&r.host),
+            badge(r.verdict.as_str(), r.verdict.as_str()),
+            r.findings.len(),
+            r.started_at.to_rfc3339()
+        );
+    }
+    body.push_str("</tbody></table>");
+}
+
+fn scan_body(hosts: &[HostResult]) -> String {
     let exchange: Vec<&HostResult> =
         hosts.iter().filter(|h| h.status == HostStatus::Exchange).collect();
     let vulnerable =
         exchange.iter().filter(|h| host_state(h) == "vulnerable").count();
     let mut body = format!(
-        "<h1>vigie scan report</h1><p id=\"verdict\">{} \
+        "<h2>Scanned hosts</h2><p id=\"verdict\">{} \
 of {} Exchange servers have open CVEs ({} hosts scanned).</p>",
         badge(
             if vulnerable > 0 { "vulnerable" } else { "patched" },
@@ -313,7 +369,7 @@ of {} Exchange servers have open CVEs ({} hosts scanned).</p>",
     scan_charts(&mut body, hosts, &exchange);
     scan_table(&mut body, hosts);
     scan_evidence(&mut body, hosts);
-    page("vigie scan report", &body)
+    body
 }
 
 fn scan_charts(body: &mut String, hosts: &[HostResult], ex: &[&HostResult]) {
@@ -346,7 +402,7 @@ fn scan_charts(body: &mut String, hosts: &[HostResult], ex: &[&HostResult]) {
 
 fn scan_table(body: &mut String, hosts: &[HostResult]) {
     body.push_str(
-        "<h2>Hosts</h2><input id=\"filter\" placeholder=\"filter\">\
+        "<h2>Hosts</h2><input class=\"filter\" placeholder=\"filter\">\
 <table id=\"hosts\" class=\"sortable filterable\"><thead><tr>\
 <th>Host</th><th>State</th><th>Product</th><th>Build</th><th>CU</th>\
 <th>SU</th><th>Open CVEs</th><th>Next step</th><th>Scanned</th>\

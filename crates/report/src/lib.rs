@@ -7,4 +7,8 @@
 
 #![deny(missing_docs)]
 
+pub mod history;
 pub mod html;
+pub mod input;
+pub mod owners;
+pub mod text;
