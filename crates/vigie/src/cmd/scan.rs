@@ -125,7 +125,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     print_summary(&summary, input_errors, args.ssrf_check)?;
     Ok(Outcome::from_flags(
         summary.findings > 0,
-        summary.errors + input_errors > 0,
+        // An interrupted scan did not look at everything: never "clean".
+        summary.errors + input_errors > 0 || summary.interrupted,
     ))
 }
 
