@@ -37,7 +37,7 @@ th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;\
 vertical-align:top}th{background:#eee;cursor:pointer}\
 .v{display:inline-block;padding:2px 8px;border-radius:4px;\
 font-weight:bold;color:#fff}.clean,.patched{background:#2a7}\
-.inconclusive,.unknown{background:#888}.probed{background:#c90}\
+.inconclusive,.unknown,.not_exchange,.closed,.error{background:#888}.probed{background:#c90}\
 .attempted{background:#d60}.exploited,.vulnerable{background:#c22}\
 .compromised{background:#700}code{word-break:break-all}\
 svg text{font-size:12px}";
@@ -410,9 +410,17 @@ fn scan_table(body: &mut String, hosts: &[HostResult]) {
     );
     for (i, h) in hosts.iter().enumerate() {
         let a = h.assessment.as_ref();
-        let cves: Vec<&str> = a
-            .map(|a| a.open_cves().map(|c| c.cve.as_str()).collect())
+        let mut families: Vec<&str> = a
+            .map(|a| a.open_cves().map(|c| c.family.as_str()).collect())
             .unwrap_or_default();
+        let open = families.len();
+        families.sort();
+        families.dedup();
+        let cves = if open == 0 {
+            String::new()
+        } else {
+            format!("{open}: {}", families.join(", "))
+        };
         let step = a
             .and_then(|a| a.upgrade_path.first())
             .map(|s| format!("{} {}", s.action, s.name))
@@ -428,9 +436,9 @@ fn scan_table(body: &mut String, hosts: &[HostResult]) {
             escape(h.build.as_deref().unwrap_or("")),
             escape(a.and_then(|a| a.cu.as_deref()).unwrap_or("")),
             escape(a.and_then(|a| a.su.as_deref()).unwrap_or("")),
-            escape(&cves.join(" ")),
+            escape(&cves),
             escape(&step),
-            h.scanned_at.to_rfc3339()
+            h.scanned_at.format("%Y-%m-%d %H:%M")
         );
     }
     body.push_str("</tbody></table>");
@@ -454,6 +462,17 @@ fn scan_evidence(body: &mut String, hosts: &[HostResult]) {
                 escape(&e.signal),
                 escape(&e.value)
             );
+        }
+        if let Some(a) = &h.assessment {
+            let cves: Vec<&str> =
+                a.open_cves().map(|c| c.cve.as_str()).collect();
+            if !cves.is_empty() {
+                let _ = write!(
+                    body,
+                    "<li>open CVEs: {}</li>",
+                    escape(&cves.join(" "))
+                );
+            }
         }
         if let Some(err) = &h.error {
             let _ = write!(body, "<li>error: {}</li>", escape(err));
