@@ -1,3 +1,280 @@
 //! An emulated Exchange fleet on loopback for tests, benchmarks and the demo.
+//!
+//! [`Fleet::start`] binds one listener per host on consecutive loopback
+//! addresses (`127.10.0.1`, `127.10.0.2`, ...; on Linux all of
+//! `127.0.0.0/8` reaches `lo`, so no setup is needed), gives each host a
+//! persona chosen deterministically from the seed, and answers like the
+//! real server would: `/owa/` redirects to `logon.aspx` whose resource
+//! paths carry the build, `X-OWA-Version` and `X-FEServer` headers, the
+//! exporttool manifest, the ProxyLogon cookie probe and the ProxyShell
+//! path confusion. Nothing requested is ever acted on.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), vigie_lab::LabError> {
+//! let fleet = vigie_lab::Fleet::start(vigie_lab::FleetConfig {
+//!     hosts: 16,
+//!     seed: 1,
+//!     ..Default::default()
+//! })
+//! .await?;
+//! for host in fleet.manifest() {
+//!     println!("{}:{} {}", host.address, host.port, host.persona);
+//! }
+//! let seen = fleet.requests();
+//! fleet.shutdown().await;
+//! # let _ = seen; Ok(()) }
+//! ```
+//!
+//! Only loopback addresses are accepted: a base outside `127.0.0.0/8`, or a
+//! fleet that would run past `127.255.255.255`, is refused.
 
 #![deny(missing_docs)]
+
+pub mod persona;
+pub mod respond;
+mod server;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+pub use persona::{Behaviour, ExpectedVerdict, PERSONAS, Persona};
+
+/// Failures of [`Fleet::start`].
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The base address or the fleet would leave loopback.
+    #[error("lab addresses must stay in 127.0.0.0/8: {0}")]
+    NotLoopback(String),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TLS certificate generation or configuration failed.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
+/// How to build a fleet.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    /// Number of hosts (one address each).
+    pub hosts: usize,
+    /// Seed of the persona choice.
+    pub seed: u64,
+    /// First address (default `127.10.0.1`).
+    pub base: Ipv4Addr,
+    /// Port of TLS personas (default 8443; 0 picks a free port per host).
+    pub https_port: u16,
+    /// Port of plain-HTTP personas (default 8080; 0 picks a free port).
+    pub http_port: u16,
+    /// Keep every request for [`Fleet::requests`] (default true; turn off
+    /// for long benchmarks).
+    pub record_requests: bool,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            hosts: 16,
+            seed: 0,
+            base: Ipv4Addr::new(127, 10, 0, 1),
+            https_port: 8443,
+            http_port: 8080,
+            record_requests: true,
+        }
+    }
+}
+
+/// One host of the fleet and what a scanner should conclude about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// Loopback address.
+    pub address: String,
+    /// Port (for `closed`, the port nothing listens on).
+    pub port: u16,
+    /// `https` or `http`.
+    pub scheme: String,
+    /// Persona name.
+    pub persona: String,
+    /// Product, when Exchange.
+    pub product: Option<String>,
+    /// Full build the emulated server runs, when Exchange.
+    pub build: Option<String>,
+    /// `X-FEServer` name.
+    pub fe_server: Option<String>,
+    /// Expected verdict.
+    pub expected: ExpectedVerdict,
+}
+
+/// One request received by the fleet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// When it arrived.
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// Address of the host that received it.
+    pub address: String,
+    /// Port it arrived on.
+    pub port: u16,
+    /// The client's address.
+    pub peer: String,
+    /// Persona of the host.
+    pub persona: String,
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Headers as sent, in order (including `Cookie`).
+    pub headers: Vec<(String, String)>,
+}
+
+/// A running fleet; stop it with [`Fleet::shutdown`].
+pub struct Fleet {
+    manifest: Vec<ManifestEntry>,
+    log: Option<Arc<Mutex<Vec<RequestRecord>>>>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Fleet {
+    /// Binds every host and starts answering.
+    pub async fn start(config: FleetConfig) -> Result<Fleet, LabError> {
+        check_loopback(&config)?;
+        // One socket per host plus headroom for connections.
+        let _ = rlimit::increase_nofile_limit(config.hosts as u64 * 2 + 4096);
+        let tls = tls_acceptor()?;
+        let log =
+            config.record_requests.then(|| Arc::new(Mutex::new(Vec::new())));
+        let (stop, stop_rx) = watch::channel(false);
+        let mut fleet = Fleet {
+            manifest: Vec::with_capacity(config.hosts),
+            log: log.clone(),
+            stop,
+            tasks: Vec::with_capacity(config.hosts),
+        };
+        let base = u32::from(config.base);
+        for i in 0..config.hosts {
+            let ip = Ipv4Addr::from(base + i as u32);
+            let persona = persona::select(config.seed, i as u64);
+            let want =
+                if persona.tls { config.https_port } else { config.http_port };
+            let fe = format!("EXCH{:05}", i + 1);
+            let port = if persona.behaviour == Behaviour::Closed {
+                want
+            } else {
+                let addr = SocketAddr::from((ip, want));
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| LabError::Bind { addr, source })?;
+                let port = listener.local_addr().map_or(want, |a| a.port());
+                let ctx = server::HostCtx {
+                    persona,
+                    fe_server: fe.as_str().into(),
+                    tls: persona.tls.then(|| tls.clone()),
+                    log: log.clone(),
+                    stop: stop_rx.clone(),
+                };
+                fleet
+                    .tasks
+                    .push(tokio::spawn(server::accept_loop(listener, ctx)));
+                port
+            };
+            fleet.manifest.push(entry(ip, port, persona, fe));
+        }
+        Ok(fleet)
+    }
+
+    /// Every host, in address order.
+    pub fn manifest(&self) -> &[ManifestEntry] {
+        &self.manifest
+    }
+
+    /// A copy of every request received so far.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.log
+            .as_ref()
+            .and_then(|l| l.lock().ok().map(|v| v.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Removes and returns the requests received so far (for streaming
+    /// them to a log without holding them all).
+    pub fn take_requests(&self) -> Vec<RequestRecord> {
+        self.log
+            .as_ref()
+            .and_then(|l| l.lock().ok().map(|mut v| std::mem::take(&mut *v)))
+            .unwrap_or_default()
+    }
+
+    /// Stops every listener and connection.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn check_loopback(config: &FleetConfig) -> Result<(), LabError> {
+    let first = u32::from(config.base);
+    let last = first as u64 + config.hosts.saturating_sub(1) as u64;
+    let in_lo = |a: u64| (a >> 24) == 127;
+    if !in_lo(first as u64) || !in_lo(last) {
+        return Err(LabError::NotLoopback(format!(
+            "{} + {} hosts",
+            config.base, config.hosts
+        )));
+    }
+    Ok(())
+}
+
+fn entry(
+    ip: Ipv4Addr,
+    port: u16,
+    p: &'static Persona,
+    fe: String,
+) -> ManifestEntry {
+    let build = match p.behaviour {
+        Behaviour::Exchange(t) => Some(t.build.to_string()),
+        Behaviour::Slow => Some(persona::SLOW_BUILD.to_string()),
+        _ => None,
+    };
+    let is_exchange = build.is_some();
+    ManifestEntry {
+        address: ip.to_string(),
+        port,
+        scheme: if p.tls { "https" } else { "http" }.into(),
+        persona: p.name.into(),
+        product: p.product.map(str::to_string),
+        build,
+        fe_server: is_exchange.then_some(fe),
+        expected: p.expected(),
+    }
+}
+
+/// A self-signed certificate generated at start (never stored).
+fn tls_acceptor() -> Result<tokio_rustls::TlsAcceptor, LabError> {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ck = rcgen::generate_simple_self_signed(vec![
+        "mail.lab.invalid".to_string(),
+        "autodiscover.lab.invalid".to_string(),
+    ])
+    .map_err(|e| LabError::Tls(e.to_string()))?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        ck.signing_key.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LabError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .map_err(|e| LabError::Tls(e.to_string()))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}

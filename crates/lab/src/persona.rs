@@ -1,0 +1,309 @@
+//! The personas a lab host can wear and what a correct scanner should
+//! conclude about each.
+//!
+//! Builds come from the embedded build table (a unit test checks that every
+//! Exchange persona's build is in it), chosen so a fleet holds vulnerable,
+//! patched and in-between servers of every product line.
+
+use serde::{Deserialize, Serialize};
+use vigie_model::build::Precision;
+use vigie_model::scan::{HostStatus, SsrfOutcome};
+
+/// How a host behaves on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// An Exchange front end (see [`ExchangeTraits`]).
+    Exchange(ExchangeTraits),
+    /// IIS default site, no Exchange.
+    Iis,
+    /// nginx default page.
+    Nginx,
+    /// Accepts connections and never answers.
+    Tarpit,
+    /// Answers every connection with bytes that are not HTTP.
+    Garbage,
+    /// An Exchange 2019 CU14 that waits 3 seconds before each answer.
+    Slow,
+    /// Nothing listens.
+    Closed,
+}
+
+/// The features of an emulated Exchange server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExchangeTraits {
+    /// Full 4-part build (`15.1.2176.2`).
+    pub build: &'static str,
+    /// Whether `X-OWA-Version` is sent (a reverse proxy may strip it).
+    pub owa_header: bool,
+    /// Whether `/ecp/` is blocked (403 from the proxy).
+    pub ecp_blocked: bool,
+    /// Whether the EOMT URL rewrite rules abort requests with the cookies.
+    pub eomt: bool,
+    /// Whether the build is open to CVE-2021-26855 (ProxyLogon SSRF).
+    pub proxylogon: bool,
+    /// Whether the build is open to CVE-2021-34473 (ProxyShell).
+    pub proxyshell: bool,
+}
+
+/// One persona of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Persona {
+    /// Short stable name (`ex2016-cu19-vulnerable`).
+    pub name: &'static str,
+    /// Product name as in the build table, when Exchange.
+    pub product: Option<&'static str>,
+    /// Served over TLS (self-signed) or plain HTTP.
+    pub tls: bool,
+    /// Wire behaviour.
+    pub behaviour: Behaviour,
+}
+
+const fn ex(
+    build: &'static str,
+    proxylogon: bool,
+    proxyshell: bool,
+) -> ExchangeTraits {
+    ExchangeTraits {
+        build,
+        owa_header: true,
+        ecp_blocked: false,
+        eomt: false,
+        proxylogon,
+        proxyshell,
+    }
+}
+
+const fn exchange(
+    name: &'static str,
+    product: &'static str,
+    traits: ExchangeTraits,
+) -> Persona {
+    Persona {
+        name,
+        product: Some(product),
+        tls: true,
+        behaviour: Behaviour::Exchange(traits),
+    }
+}
+
+const fn other(name: &'static str, tls: bool, b: Behaviour) -> Persona {
+    Persona { name, product: None, tls, behaviour: b }
+}
+
+const E10: &str = "Exchange Server 2010";
+const E13: &str = "Exchange Server 2013";
+const E16: &str = "Exchange Server 2016";
+const E19: &str = "Exchange Server 2019";
+const ESE: &str = "Exchange Server SE";
+
+/// Every persona, in a fixed order (selection indexes into it).
+pub const PERSONAS: &[Persona] = &[
+    exchange("ex2010-sp3-ru30", E10, ex("14.3.496.0", false, false)),
+    exchange("ex2013-cu23-vulnerable", E13, ex("15.0.1497.2", true, true)),
+    exchange("ex2013-cu23-mar21su", E13, ex("15.0.1497.12", false, true)),
+    exchange("ex2016-cu19-vulnerable", E16, ex("15.1.2176.2", true, true)),
+    exchange("ex2016-cu19-mar21su", E16, ex("15.1.2176.9", false, true)),
+    exchange("ex2016-cu23-rtm", E16, ex("15.1.2507.6", false, false)),
+    exchange("ex2019-cu8-vulnerable", E19, ex("15.2.792.3", true, true)),
+    exchange("ex2019-cu8-may21su", E19, ex("15.2.792.15", false, false)),
+    exchange("ex2019-cu15-aug26su", E19, ex("15.2.1748.49", false, false)),
+    exchange("exse-rtm-aug26su", ESE, ex("15.2.2562.46", false, false)),
+    exchange(
+        "ex2016-cu19-stripped",
+        E16,
+        ExchangeTraits {
+            owa_header: false,
+            ecp_blocked: true,
+            ..ex("15.1.2176.2", true, true)
+        },
+    ),
+    exchange(
+        "ex2019-cu8-ecp-blocked",
+        E19,
+        ExchangeTraits { ecp_blocked: true, ..ex("15.2.792.3", true, true) },
+    ),
+    exchange(
+        "ex2016-cu19-eomt",
+        E16,
+        ExchangeTraits { eomt: true, ..ex("15.1.2176.2", true, true) },
+    ),
+    Persona {
+        tls: false,
+        ..exchange("ex2019-cu14-http", E19, ex("15.2.1544.4", false, false))
+    },
+    other("iis-default", true, Behaviour::Iis),
+    other("nginx", false, Behaviour::Nginx),
+    other("tarpit", true, Behaviour::Tarpit),
+    other("garbage", true, Behaviour::Garbage),
+    Persona {
+        product: Some(E19),
+        ..other("slow-ex2019", true, Behaviour::Slow)
+    },
+    other("closed", true, Behaviour::Closed),
+];
+
+/// The build the slow persona serves.
+pub const SLOW_BUILD: &str = "15.2.1544.4";
+
+/// What a faithful scanner should conclude about a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedVerdict {
+    /// What answers.
+    pub status: HostStatus,
+    /// The build a passive scan can read, at `precision`.
+    pub build: Option<String>,
+    /// How much of the build is visible without the active probe.
+    pub precision: Option<Precision>,
+    /// ProxyLogon (CVE-2021-26855) state as judged from the visible
+    /// build: `vulnerable`, `patched`, `not_affected`, `unknown`.
+    pub proxylogon: String,
+    /// What the opt-in ProxyLogon cookie probe should report (`None`
+    /// when nothing listens).
+    pub ssrf: Option<SsrfOutcome>,
+}
+
+/// Deterministic persona for host `index` of a fleet seeded with `seed`.
+pub fn select(seed: u64, index: u64) -> &'static Persona {
+    let n = PERSONAS.len() as u64;
+    // The first hosts of a fleet walk a seed-shifted cycle so even a
+    // small fleet shows variety; later ones are hashed.
+    let pick = if index < n {
+        (splitmix64(seed) + index) % n
+    } else {
+        splitmix64(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % n
+    };
+    &PERSONAS[pick as usize]
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+impl Persona {
+    /// The verdict a faithful scanner should reach.
+    pub fn expected(&self) -> ExpectedVerdict {
+        match self.behaviour {
+            Behaviour::Exchange(t) => exchange_expected(&t),
+            Behaviour::Slow => {
+                exchange_expected(&ex(SLOW_BUILD, false, false))
+            }
+            Behaviour::Iis | Behaviour::Nginx => ExpectedVerdict {
+                status: HostStatus::NotExchange,
+                build: None,
+                precision: None,
+                proxylogon: "unknown".into(),
+                ssrf: Some(SsrfOutcome::NotExchange),
+            },
+            Behaviour::Tarpit | Behaviour::Garbage => ExpectedVerdict {
+                status: HostStatus::Error,
+                build: None,
+                precision: None,
+                proxylogon: "unknown".into(),
+                ssrf: Some(SsrfOutcome::Error),
+            },
+            Behaviour::Closed => ExpectedVerdict {
+                status: HostStatus::Closed,
+                build: None,
+                precision: None,
+                proxylogon: "unknown".into(),
+                ssrf: None,
+            },
+        }
+    }
+}
+
+fn exchange_expected(t: &ExchangeTraits) -> ExpectedVerdict {
+    let is_2010 = t.build.starts_with("14.");
+    // 2010 resource paths carry all four parts; 2013+ carry three, and
+    // the header or the exporttool manifest give the fourth.
+    let exact = is_2010 || t.owa_header || !t.ecp_blocked;
+    let (build, precision) = if exact {
+        (t.build.to_string(), Precision::Exact)
+    } else {
+        (cu_part(t.build), Precision::CuOnly)
+    };
+    let proxylogon = if is_2010 {
+        "not_affected"
+    } else if !exact {
+        "unknown"
+    } else if t.proxylogon {
+        "vulnerable"
+    } else {
+        "patched"
+    };
+    let ssrf = if t.eomt {
+        SsrfOutcome::Mitigated
+    } else if t.proxylogon {
+        SsrfOutcome::Vulnerable
+    } else {
+        SsrfOutcome::NotVulnerable
+    };
+    ExpectedVerdict {
+        status: HostStatus::Exchange,
+        build: Some(build),
+        precision: Some(precision),
+        proxylogon: proxylogon.into(),
+        ssrf: Some(ssrf),
+    }
+}
+
+/// `15.1.2176.2` -> `15.1.2176`.
+pub fn cu_part(build: &str) -> String {
+    build.rsplit_once('.').map_or(build, |(head, _)| head).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_is_deterministic_and_seed_dependent() {
+        let a: Vec<_> = (0..200).map(|i| select(7, i).name).collect();
+        let b: Vec<_> = (0..200).map(|i| select(7, i).name).collect();
+        let c: Vec<_> = (0..200).map(|i| select(8, i).name).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn small_fleet_has_no_duplicate_personas() {
+        let names: std::collections::HashSet<_> =
+            (0..PERSONAS.len() as u64).map(|i| select(3, i).name).collect();
+        assert_eq!(names.len(), PERSONAS.len());
+    }
+
+    #[test]
+    fn every_exchange_build_is_in_the_build_table() {
+        let table = vigie_builds::Table::embedded();
+        let mut builds: Vec<&str> = PERSONAS
+            .iter()
+            .filter_map(|p| match p.behaviour {
+                Behaviour::Exchange(t) => Some(t.build),
+                _ => None,
+            })
+            .collect();
+        builds.push(SLOW_BUILD);
+        for b in builds {
+            assert!(
+                table.rows().iter().any(|r| r.build == b),
+                "{b} missing from the build table"
+            );
+        }
+    }
+
+    #[test]
+    fn stripped_header_and_blocked_ecp_leave_cu_only() {
+        let p = PERSONAS
+            .iter()
+            .find(|p| p.name == "ex2016-cu19-stripped")
+            .unwrap();
+        let e = p.expected();
+        assert_eq!(e.precision, Some(Precision::CuOnly));
+        assert_eq!(e.build.as_deref(), Some("15.1.2176"));
+        assert_eq!(e.proxylogon, "unknown");
+        assert_eq!(e.ssrf, Some(SsrfOutcome::Vulnerable));
+    }
+}
