@@ -85,3 +85,22 @@ impl Records {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_are_errors_and_blank_lines_are_skipped() {
+        let mut r = Records::default();
+        r.read(
+            &b"\n{\"record\":\"hunt\"}\n\xff\xfe\n[1]\n{\"record\":7}\n"[..],
+            "f",
+        );
+        let subjects: Vec<&str> =
+            r.errors.iter().map(|e| e.subject.as_str()).collect();
+        assert_eq!(subjects, ["f:2", "f:3", "f:4", "f:5"]);
+        assert!(r.errors[0].message.starts_with("bad hunt line"));
+        assert!(r.hosts.is_empty() && r.hunts.is_empty());
+    }
+}

@@ -110,3 +110,48 @@ impl Scope {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(target: &str, ip: &str) -> HostResult {
+        let line = format!(
+            "{{\"record\":\"scan\",\"schema_version\":1,\"target\":\"{target}\",\
+             \"ip\":\"{ip}\",\"port\":443,\"scheme\":\"https\",\
+             \"scanned_at\":\"2021-03-10T00:00:00Z\",\"status\":\"exchange\",\
+             \"product\":null,\"build\":null,\"precision\":null,\
+             \"assessment\":null,\"ssrf_check\":null,\"identity\":{{\
+             \"fe_server\":null,\"be_server\":null,\"cert_subject\":null,\
+             \"cert_sans\":[],\"cert_sha256\":null}},\"tls\":null,\
+             \"evidence\":[],\"error\":null,\"elapsed_ms\":1}}"
+        );
+        serde_json::from_str(&line).unwrap()
+    }
+
+    #[test]
+    fn cidrs_domains_and_bad_rows() {
+        let (owners, errors) = parse(
+            "owner,contact,cidr_or_domain\n\
+             A,a@a.test,192.0.2.0/25\n\
+             B,b@b.test,*.Example.TEST\n\
+             C,c@c.test,2001:db8::/32\n\
+             D,d@d.test,0.0.0.0/0\n\
+             E,e@e.test,10.0.0.0/33\n\
+             F,f@f.test\n",
+            "o.csv",
+        );
+        assert_eq!(owners.len(), 4);
+        let subjects: Vec<&str> =
+            errors.iter().map(|e| e.subject.as_str()).collect();
+        assert_eq!(subjects, ["o.csv:6", "o.csv:7"]);
+        let h = host("mx.example.test", "192.0.2.127");
+        assert!(owners[0].scope.covers(&h));
+        assert!(!owners[0].scope.covers(&host("x", "192.0.2.128")));
+        assert!(owners[1].scope.covers(&h));
+        assert!(!owners[1].scope.covers(&host("badexample.test", "::1")));
+        assert!(owners[2].scope.covers(&host("x", "2001:db8::5")));
+        assert!(!owners[2].scope.covers(&h), "v4 is not in a v6 range");
+        assert!(owners[3].scope.covers(&h), "/0 covers every v4");
+    }
+}
