@@ -13,10 +13,14 @@ use common_report::*;
 fn fleet(dir: &Path) -> PathBuf {
     let path = dir.join("scan.jsonl");
     let hosts = vec![host(1443, OLD, 10), host(2443, NEW, 10), hostile(10)];
+    let hunt = serde_json::to_string(&hostile_hunt()).unwrap();
     write_jsonl(
         &path,
         &hosts,
-        "not json\n{\"record\":\"other\"}\n{\"record\":\"scan\"}\n",
+        &format!(
+            "not json\n{{\"record\":\"other\"}}\n{{\"record\":\"scan\"}}\n\
+             {hunt}\n"
+        ),
     );
     path
 }
@@ -154,6 +158,11 @@ fn html_report_runs_in_a_real_browser_with_payloads_inert() {
     assert!(!dom.contains("<img"), "payload became markup");
     assert!(dom.contains("&lt;img src=x onerror="), "shown as text");
     assert!(dom.contains("class=\"v vulnerable\""), "verdicts shown");
+    assert!(dom.contains("class=\"v compromised\""), "hunt verdict");
+    let hunts = dom.find("id=\"hunts\"").expect("hunt table");
+    let hosts = dom.find("id=\"hosts\"").expect("host table");
+    assert!(hunts < hosts, "hunt verdicts come first");
+    assert!(dom.contains("owa/auth/\"'&gt;&lt;img"), "file name as text");
     assert!(dom.contains("<rect class=\"bar\""), "charts rendered");
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report.png");
     let (_, log) = browse(

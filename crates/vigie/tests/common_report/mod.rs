@@ -71,3 +71,50 @@ pub fn write_jsonl(path: &Path, hosts: &[HostResult], extra: &str) {
     text.push_str(extra);
     std::fs::write(path, text).unwrap();
 }
+
+/// A hunt whose log line, user agent and file name carry the payload.
+pub fn hostile_hunt() -> vigie_model::hunt::HuntReport {
+    use std::collections::BTreeMap;
+    use vigie_model::hunt::{FamilyVerdict, HuntReport};
+    use vigie_model::{
+        Family, Finding, Grade, Severity, SourceRef, ToolInfo, Verdict,
+    };
+    let mut details = BTreeMap::new();
+    details.insert("user_agent".to_string(), XSS.to_string());
+    details.insert("log_line".to_string(), format!("POST /ecp/{XSS}"));
+    let finding = Finding {
+        rule_id: "webshell.aspx".into(),
+        title: "Web shell in the OWA auth folder".into(),
+        family: Family::PostExploitation,
+        grade: Grade::Compromised,
+        severity: Severity::Critical,
+        cves: vec![],
+        attack: vec!["T1505.003".into()],
+        timestamp: Some(Utc.with_ymd_and_hms(2021, 3, 3, 2, 0, 0).unwrap()),
+        source: SourceRef {
+            path: format!("FrontEnd/HttpProxy/owa/auth/{XSS}.aspx"),
+            line: None,
+            record_id: None,
+        },
+        summary: format!("file {XSS}"),
+        details,
+    };
+    HuntReport {
+        record: "hunt".into(),
+        tool: ToolInfo::current(),
+        host: "EXCH01".into(),
+        inputs: vec!["/evidence/EXCH01".into()],
+        started_at: Utc.with_ymd_and_hms(2021, 3, 12, 9, 0, 0).unwrap(),
+        verdict: Verdict::Compromised,
+        families: vec![FamilyVerdict {
+            family: Family::PostExploitation,
+            verdict: Verdict::Compromised,
+            reason: "a web shell was found".into(),
+            findings: vec![0],
+        }],
+        findings: vec![finding],
+        coverage: vec![],
+        errors: vec![],
+        stats: BTreeMap::new(),
+    }
+}
