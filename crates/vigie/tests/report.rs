@@ -176,3 +176,23 @@ fn html_report_runs_in_a_real_browser_with_payloads_inert() {
     assert!(target.is_file(), "no screenshot: {log}");
     eprintln!("screenshot: {}", target.display());
 }
+
+fn format_output(format: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cargo_bin_cmd!("vigie")
+        .args(["report", "--format", format])
+        .arg(fleet(dir.path()))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!("report_md", format_output("md"));
+}
+
+#[test]
+fn csv_snapshot() {
+    insta::assert_snapshot!("report_csv", format_output("csv"));
+}
