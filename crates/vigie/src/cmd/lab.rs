@@ -1,12 +1,186 @@
-//! `vigie lab`: not built yet.
+//! `vigie lab`: run an emulated Exchange fleet on loopback.
+//!
+//! Wires `vigie-lab` to the command line: starts the fleet, writes its
+//! manifest (what each host is and what a scanner should conclude), streams
+//! every request received as JSON lines, and runs until Ctrl-C or
+//! `--duration`.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use vigie_lab::{Fleet, FleetConfig, RequestRecord};
 
 use crate::exit::Outcome;
 
 /// Arguments of `vigie lab`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: LabCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum LabCommand {
+    /// Serve an emulated fleet on 127.x.y.z until Ctrl-C or --duration.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Number of hosts (one loopback address each).
+    #[arg(long, default_value_t = 16)]
+    hosts: usize,
+    /// Seed of the persona choice (same seed, same fleet).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// First address; must be in 127.0.0.0/8.
+    #[arg(long, default_value = "127.10.0.1")]
+    base: Ipv4Addr,
+    /// Port of the HTTPS personas.
+    #[arg(long, default_value_t = 8443)]
+    https_port: u16,
+    /// Port of the plain-HTTP personas.
+    #[arg(long, default_value_t = 8080)]
+    http_port: u16,
+    /// Write the JSON manifest here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Append every request received as JSON lines to this file.
+    #[arg(long, value_name = "FILE")]
+    request_log: Option<PathBuf>,
+    /// Also print one line per request on stderr.
+    #[arg(long)]
+    log_stderr: bool,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
+}
 
 /// Run `vigie lab`.
-pub fn run(_args: Args) -> anyhow::Result<Outcome> {
-    anyhow::bail!("vigie lab is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let LabCommand::Serve(args) = args.command;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(serve(args))?;
+    Ok(Outcome::Clean)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let record = args.request_log.is_some() || args.log_stderr;
+    let fleet = Fleet::start(FleetConfig {
+        hosts: args.hosts,
+        seed: args.seed,
+        base: args.base,
+        https_port: args.https_port,
+        http_port: args.http_port,
+        record_requests: record,
+    })
+    .await
+    .context("starting the lab fleet")?;
+    write_manifest(&fleet, args.manifest.as_ref())?;
+    eprintln!(
+        "lab: {} hosts from {} (https {}, http {}); {}",
+        args.hosts,
+        args.base,
+        args.https_port,
+        args.http_port,
+        match args.duration {
+            Some(s) => format!("stopping after {s} s"),
+            None => "Ctrl-C to stop".to_string(),
+        }
+    );
+    let mut log = match &args.request_log {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("opening {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let deadline = args.duration.map(Duration::from_secs);
+    let start = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        drain(&fleet, log.as_mut(), args.log_stderr)?;
+        if deadline.is_some_and(|d| start.elapsed() >= d) {
+            break;
+        }
+    }
+    drain(&fleet, log.as_mut(), args.log_stderr)?;
+    fleet.shutdown().await;
+    eprintln!("lab: stopped");
+    Ok(())
+}
+
+fn write_manifest(
+    fleet: &Fleet,
+    path: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(fleet.manifest())?;
+    match path {
+        Some(p) => std::fs::write(p, json + "\n")
+            .with_context(|| format!("writing manifest {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{json}")?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+fn drain(
+    fleet: &Fleet,
+    log: Option<&mut std::fs::File>,
+    stderr: bool,
+) -> anyhow::Result<()> {
+    let records = fleet.take_requests();
+    if records.is_empty() {
+        return Ok(());
+    }
+    if let Some(f) = log {
+        let mut buf = Vec::new();
+        for r in &records {
+            serde_json::to_writer(&mut buf, r)?;
+            buf.push(b'\n');
+        }
+        f.write_all(&buf).context("writing the request log")?;
+    }
+    if stderr {
+        for r in &records {
+            eprintln!("{}", stderr_line(r));
+        }
+    }
+    Ok(())
+}
+
+/// Request text is client-controlled: strip control characters.
+fn stderr_line(r: &RequestRecord) -> String {
+    let cookie = r
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+        .map(|(_, v)| format!(" cookie={v}"))
+        .unwrap_or_default();
+    vigie_model::terminal_safe(&format!(
+        "{} {}:{} {} {} {}{}",
+        r.time.format("%H:%M:%S%.3f"),
+        r.address,
+        r.port,
+        r.persona,
+        r.method,
+        r.path,
+        cookie
+    ))
 }
