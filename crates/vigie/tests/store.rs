@@ -110,3 +110,28 @@ fn diff_with_too_few_runs_is_a_clear_error() {
         .code(2)
         .stderr(predicates::str::contains("need two scan runs"));
 }
+
+#[test]
+fn scan_with_db_records_the_run_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("scan.db");
+    // a loopback port with nothing listening: one closed host
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cargo_bin_cmd!("vigie")
+        .args(["scan", "127.0.0.1", "--no-progress", "-p"])
+        .arg(port.to_string())
+        .arg("--db")
+        .arg(&db)
+        .assert()
+        .stderr(predicates::str::contains("recording run 1"));
+    let mut store = vigie_store::Store::open(&db).unwrap();
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].items, 1);
+    assert!(runs[0].finished_at.is_some());
+    assert_eq!(store.hosts(runs[0].id).unwrap()[0].port, port);
+}

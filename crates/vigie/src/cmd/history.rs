@@ -97,3 +97,102 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let vulnerable = points.last().is_some_and(|p| p.vulnerable > 0);
     Ok(Outcome::from_flags(vulnerable, errors))
 }
+
+/// A writer that passes JSONL through unchanged and records each
+/// complete `scan` or `hunt` line in the history database as it goes, so
+/// `vigie scan --db FILE` keeps every host written before a crash.
+pub(crate) struct RecordingWriter<W: Write> {
+    inner: W,
+    store: Store,
+    run: vigie_store::RunId,
+    line: Vec<u8>,
+    warned: bool,
+    path: PathBuf,
+}
+
+/// A run recorded by a [`RecordingWriter`].
+pub(crate) struct RecordedRun {
+    path: PathBuf,
+    run: vigie_store::RunId,
+}
+
+/// Mark a recorded run finished (only when it ran to completion; an
+/// interrupted run stays unfinished in `vigie history`).
+pub(crate) fn finish_run(run: &RecordedRun) -> anyhow::Result<()> {
+    Ok(Store::open(&run.path)?.finish_run(run.run)?)
+}
+
+impl<W: Write> RecordingWriter<W> {
+    /// Open the database (`None`: the default place) and start a run.
+    pub(crate) fn new(
+        inner: W,
+        db: Option<&std::path::Path>,
+        kind: RunKind,
+        meta: &str,
+    ) -> anyhow::Result<Self> {
+        let path = db_path(db)?;
+        let mut store = Store::open(&path)?;
+        let run = store.begin_run(kind, meta)?;
+        eprintln!("vigie: recording run {run} in {}", path.display());
+        Ok(RecordingWriter {
+            inner,
+            store,
+            run,
+            line: Vec::new(),
+            warned: false,
+            path,
+        })
+    }
+
+    fn record_line(&mut self) {
+        let result =
+            match serde_json::from_slice::<serde_json::Value>(&self.line) {
+                Ok(v) if v.get("record") == Some(&"scan".into()) => {
+                    serde_json::from_value(v)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|h| {
+                            Ok(self.store.record_host(self.run, &h)?)
+                        })
+                }
+                Ok(v) if v.get("record") == Some(&"hunt".into()) => {
+                    serde_json::from_value(v)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|h| {
+                            Ok(self.store.record_hunt(self.run, &h)?)
+                        })
+                }
+                _ => Ok(()),
+            };
+        if let Err(e) = result
+            && !self.warned
+        {
+            self.warned = true;
+            eprintln!("vigie: history database: {e}");
+        }
+    }
+
+    /// The run being recorded, to finish it once the writer is dropped.
+    pub(crate) fn run(&self) -> RecordedRun {
+        RecordedRun { path: self.path.clone(), run: self.run }
+    }
+}
+
+impl<W: Write> Write for RecordingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.record_line();
+                self.line.clear();
+            } else {
+                self.line.push(b);
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.store.flush().map_err(std::io::Error::other)?;
+        self.inner.flush()
+    }
+}

@@ -90,6 +90,10 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Also record the run in this history database (see `vigie
+    /// history`; `--db ''` for the default place).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
 }
 
 /// `--scheme` values.
@@ -161,7 +165,26 @@ async fn scan(
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
+    let mut recording = None;
+    if let Some(db) = &args.db {
+        let db = (!db.as_os_str().is_empty()).then_some(db.as_path());
+        let kind = vigie_store::RunKind::Scan;
+        let w = crate::cmd::history::RecordingWriter::new(
+            out,
+            db,
+            kind,
+            "vigie scan",
+        )?;
+        recording = Some(w.run());
+        out = Box::new(w);
+    }
     let summary = run_engine(plan, opts, &mut out, rx, &show).await?;
+    drop(out);
+    if let Some(run) = recording
+        && !summary.interrupted
+    {
+        crate::cmd::history::finish_run(&run)?;
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
