@@ -332,6 +332,17 @@ fn hunt_summary(body: &mut String, hunts: &[HuntReport]) {
         hunts.iter().map(|r| r.verdict.as_str()).collect();
     verdicts.sort();
     body.push_str(&bar_chart("Hunt verdicts", &count(verdicts.into_iter())));
+    let days: Vec<String> = hunts
+        .iter()
+        .flat_map(|r| r.findings.iter())
+        .filter_map(|f| f.timestamp)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .collect();
+    if !days.is_empty() {
+        let mut bars = count(days.iter().map(String::as_str));
+        bars.sort_by(|a, b| a.label.cmp(&b.label));
+        body.push_str(&bar_chart("Findings per day (UTC)", &bars));
+    }
     body.push_str(
         "<h2>Hunted servers</h2><table id=\"hunts\" class=\"sortable\">\
 <thead><tr><th>Server</th><th>Verdict</th><th>Findings</th>\
