@@ -49,11 +49,15 @@ pub enum LabError {
     #[error("lab addresses must stay in 127.0.0.0/8: {0}")]
     NotLoopback(String),
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error(
+        "cannot listen on {addr} (with many hosts, raise the open-files \
+         limit: ulimit -n)"
+    )]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// Why.
+        #[source]
         source: std::io::Error,
     },
     /// TLS certificate generation or configuration failed.
@@ -77,6 +81,10 @@ pub struct FleetConfig {
     /// Keep every request for [`Fleet::requests`] (default true; turn off
     /// for long benchmarks).
     pub record_requests: bool,
+    /// Index of the first host in a larger fleet split over several
+    /// processes (default 0): persona and `X-FEServer` name follow the
+    /// index, so shards of one seed add up to the same fleet.
+    pub first_index: u64,
 }
 
 impl Default for FleetConfig {
@@ -88,6 +96,7 @@ impl Default for FleetConfig {
             https_port: 8443,
             http_port: 8080,
             record_requests: true,
+            first_index: 0,
         }
     }
 }
@@ -146,8 +155,7 @@ impl Fleet {
     /// Binds every host and starts answering.
     pub async fn start(config: FleetConfig) -> Result<Fleet, LabError> {
         check_loopback(&config)?;
-        // One socket per host plus headroom for connections.
-        let _ = rlimit::increase_nofile_limit(config.hosts as u64 * 2 + 4096);
+        raise_nofile(config.hosts as u64 + 4096);
         let tls = tls_acceptor()?;
         let log =
             config.record_requests.then(|| Arc::new(Mutex::new(Vec::new())));
@@ -161,10 +169,11 @@ impl Fleet {
         let base = u32::from(config.base);
         for i in 0..config.hosts {
             let ip = Ipv4Addr::from(base + i as u32);
-            let persona = persona::select(config.seed, i as u64);
+            let index = config.first_index + i as u64;
+            let persona = persona::select(config.seed, index);
             let want =
                 if persona.tls { config.https_port } else { config.http_port };
-            let fe = format!("EXCH{:05}", i + 1);
+            let fe = format!("EXCH{:05}", index + 1);
             let port = if persona.behaviour == Behaviour::Closed {
                 want
             } else {
@@ -219,6 +228,40 @@ impl Fleet {
             let _ = t.await;
         }
     }
+}
+
+/// How many hosts one process can serve under its open-files hard limit
+/// (one socket per host, headroom for connections).
+pub fn hosts_per_process() -> usize {
+    #[cfg(unix)]
+    if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        return hard.saturating_sub(4096).clamp(256, 1 << 24) as usize;
+    }
+    16_000
+}
+
+/// One socket per host plus headroom for connections. The hard limit is
+/// raised too when allowed (root, or CAP_SYS_RESOURCE); otherwise the soft
+/// limit goes as high as the hard one and binding reports what is missing.
+#[cfg(unix)]
+fn raise_nofile(want: u64) {
+    use rlimit::Resource;
+    if let Ok((soft, hard)) = rlimit::getrlimit(Resource::NOFILE) {
+        if soft >= want {
+            return;
+        }
+        if hard < want
+            && rlimit::setrlimit(Resource::NOFILE, want, want).is_ok()
+        {
+            return;
+        }
+    }
+    let _ = rlimit::increase_nofile_limit(want);
+}
+
+#[cfg(not(unix))]
+fn raise_nofile(want: u64) {
+    let _ = rlimit::increase_nofile_limit(want);
 }
 
 fn check_loopback(config: &FleetConfig) -> Result<(), LabError> {

@@ -111,6 +111,7 @@ async fn fleet(base: [u8; 4]) -> Fleet {
         https_port: 0,
         http_port: 0,
         record_requests: true,
+        first_index: 0,
     })
     .await
     .unwrap()

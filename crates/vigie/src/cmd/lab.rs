@@ -11,9 +11,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use vigie_lab::{Fleet, FleetConfig, RequestRecord};
+use vigie_lab::{Fleet, FleetConfig, ManifestEntry, RequestRecord};
 
 use crate::exit::Outcome;
+
+mod shard;
 
 /// Arguments of `vigie lab`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +59,12 @@ struct ServeArgs {
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     duration: Option<u64>,
+    /// Index of the first host (set on worker processes of a big fleet).
+    #[arg(long, default_value_t = 0, hide = true)]
+    first_index: u64,
+    /// Serve one shard for a parent process (no banner).
+    #[arg(long, hide = true)]
+    worker: bool,
 }
 
 /// Run `vigie lab`.
@@ -71,6 +79,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let per_process = vigie_lab::hosts_per_process();
+    if args.hosts > per_process && !args.worker {
+        return shard::serve_sharded(&args, per_process).await;
+    }
     let record = args.request_log.is_some() || args.log_stderr;
     let fleet = Fleet::start(FleetConfig {
         hosts: args.hosts,
@@ -79,10 +91,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         https_port: args.https_port,
         http_port: args.http_port,
         record_requests: record,
+        first_index: args.first_index,
     })
     .await
     .context("starting the lab fleet")?;
-    write_manifest(&fleet, args.manifest.as_ref())?;
+    write_manifest(fleet.manifest(), args.manifest.as_ref())?;
+    if !args.worker {
+        banner(&args);
+    }
+    run_fleet(fleet, &args).await
+}
+
+fn banner(args: &ServeArgs) {
     eprintln!(
         "lab: {} hosts from {} (https {}, http {}); {}",
         args.hosts,
@@ -94,6 +114,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None => "Ctrl-C to stop".to_string(),
         }
     );
+}
+
+async fn run_fleet(fleet: Fleet, args: &ServeArgs) -> anyhow::Result<()> {
     let mut log = match &args.request_log {
         Some(p) => Some(
             std::fs::OpenOptions::new()
@@ -119,18 +142,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     drain(&fleet, log.as_mut(), args.log_stderr)?;
     fleet.shutdown().await;
-    eprintln!("lab: stopped");
+    if !args.worker {
+        eprintln!("lab: stopped");
+    }
     Ok(())
 }
 
+/// Written to a temporary name then renamed, so a reader (a test, the
+/// parent of a sharded fleet) never sees half a manifest.
 fn write_manifest(
-    fleet: &Fleet,
+    manifest: &[ManifestEntry],
     path: Option<&PathBuf>,
 ) -> anyhow::Result<()> {
-    let json = serde_json::to_string_pretty(fleet.manifest())?;
+    let json = serde_json::to_string_pretty(manifest)?;
     match path {
-        Some(p) => std::fs::write(p, json + "\n")
-            .with_context(|| format!("writing manifest {}", p.display())),
+        Some(p) => {
+            let tmp = p.with_extension("partial");
+            std::fs::write(&tmp, json + "\n")
+                .and_then(|()| std::fs::rename(&tmp, p))
+                .with_context(|| format!("writing manifest {}", p.display()))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{json}")?;
