@@ -96,8 +96,10 @@ impl Resp {
         for (n, v) in &self.headers {
             out.push_str(&format!("{n}: {v}\r\n"));
         }
+        // Real servers stamp the current time (RFC 7231 IMF-fixdate).
+        let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
         out.push_str(&format!(
-            "Date: Sun, 22 Nov 2026 12:00:00 GMT\r\nContent-Length: {}\r\n\r\n",
+            "Date: {date}\r\nContent-Length: {}\r\n\r\n",
             self.body.len()
         ));
         let mut bytes = out.into_bytes();
@@ -171,8 +173,13 @@ fn proxylogon_probe(t: &ExchangeTraits, fe: &str) -> Resp {
     if t.proxylogon {
         // The front end routed to a back end named localhost and failed
         // Kerberos to it (Microsoft's NSE checks the header).
-        let body = "NegotiateSecurityContext failed with for host 'localhost' \
-                    with status 'TargetUnknown'";
+        // Exchange 2013 answers without that body (CSS-Exchange #107).
+        let body = if t.build.starts_with("15.0.") {
+            ""
+        } else {
+            "NegotiateSecurityContext failed with for host 'localhost' \
+             with status 'TargetUnknown'"
+        };
         Resp::new("500 Internal Server Error", "text/html", body)
             .h("X-CalculatedBETarget", "localhost")
             .h("X-AspNet-Version", "4.0.30319")
