@@ -175,7 +175,7 @@ impl Fleet {
                 if persona.tls { config.https_port } else { config.http_port };
             let fe = format!("EXCH{:05}", index + 1);
             let port = if persona.behaviour == Behaviour::Closed {
-                want
+                closed_port(ip, want).await
             } else {
                 let addr = SocketAddr::from((ip, want));
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -222,11 +222,32 @@ impl Fleet {
     }
 
     /// Stops every listener and connection.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
+        for t in std::mem::take(&mut self.tasks) {
             let _ = t.await;
         }
+    }
+}
+
+impl Drop for Fleet {
+    /// A fleet dropped without [`Fleet::shutdown`] (a failing test) still
+    /// closes its sockets.
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// With a fixed port nothing listens there for that address; with port 0
+/// a free port is taken and released, so the manifest names a real port
+/// that refuses connections.
+async fn closed_port(ip: Ipv4Addr, want: u16) -> u16 {
+    if want != 0 {
+        return want;
+    }
+    match tokio::net::TcpListener::bind((ip, 0)).await {
+        Ok(l) => l.local_addr().map_or(0, |a| a.port()),
+        Err(_) => 0,
     }
 }
 

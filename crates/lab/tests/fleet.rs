@@ -177,6 +177,7 @@ async fn proxylogon_probe_matches_expected_ssrf_outcome() {
 async fn hostile_and_absent_hosts_behave() {
     let fleet = fleet([127, 77, 2, 1]).await;
     let closed = by(&fleet, "closed");
+    assert_ne!(closed.port, 0);
     assert!(
         TcpStream::connect((closed.address.as_str(), closed.port))
             .await
