@@ -30,6 +30,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "legacy-tls")]
+mod legacy;
 pub mod persona;
 pub mod respond;
 mod server;
@@ -118,6 +120,9 @@ pub struct ManifestEntry {
     pub build: Option<String>,
     /// `X-FEServer` name.
     pub fe_server: Option<String>,
+    /// TLS versions served: `1.2-1.3`, `1.0` (TLS 1.0 only), or `None`
+    /// for plain HTTP.
+    pub tls: Option<String>,
     /// Expected verdict.
     pub expected: ExpectedVerdict,
 }
@@ -185,7 +190,10 @@ impl Fleet {
                 let ctx = server::HostCtx {
                     persona,
                     fe_server: fe.as_str().into(),
-                    tls: persona.tls.then(|| tls.clone()),
+                    tls: (persona.tls && !tls10_only(persona))
+                        .then(|| tls.modern.clone()),
+                    #[cfg(feature = "legacy-tls")]
+                    legacy: tls10_only(persona).then(|| tls.legacy.clone()),
                     log: log.clone(),
                     stop: stop_rx.clone(),
                 };
@@ -318,12 +326,15 @@ fn entry(
         product: p.product.map(str::to_string),
         build,
         fe_server: is_exchange.then_some(fe),
+        tls: p.tls.then(|| {
+            if tls10_only(p) { "1.0" } else { "1.2-1.3" }.to_string()
+        }),
         expected: p.expected(),
     }
 }
 
 /// A self-signed certificate generated at start (never stored).
-fn tls_acceptor() -> Result<tokio_rustls::TlsAcceptor, LabError> {
+fn tls_acceptor() -> Result<Tls, LabError> {
     use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
     let ck = rcgen::generate_simple_self_signed(vec![
         "mail.lab.invalid".to_string(),
@@ -340,5 +351,27 @@ fn tls_acceptor() -> Result<tokio_rustls::TlsAcceptor, LabError> {
         .with_no_client_auth()
         .with_single_cert(vec![ck.cert.der().clone()], key)
         .map_err(|e| LabError::Tls(e.to_string()))?;
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    Ok(Tls {
+        modern: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        #[cfg(feature = "legacy-tls")]
+        legacy: legacy::acceptor(
+            &ck.cert.pem(),
+            &ck.signing_key.serialize_pem(),
+        )?,
+    })
+}
+
+/// The acceptors every TLS host shares.
+struct Tls {
+    modern: tokio_rustls::TlsAcceptor,
+    #[cfg(feature = "legacy-tls")]
+    legacy: Arc<openssl::ssl::SslAcceptor>,
+}
+
+/// Exchange 2010 sits on Windows Server 2008 R2: TLS 1.0 only, when the
+/// `legacy-tls` feature can serve it.
+fn tls10_only(p: &Persona) -> bool {
+    cfg!(feature = "legacy-tls")
+        && p.tls
+        && matches!(p.behaviour, Behaviour::Exchange(t) if t.build.starts_with("14."))
 }

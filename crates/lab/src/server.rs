@@ -29,6 +29,8 @@ pub(crate) struct HostCtx {
     pub persona: &'static Persona,
     pub fe_server: Arc<str>,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    #[cfg(feature = "legacy-tls")]
+    pub legacy: Option<Arc<openssl::ssl::SslAcceptor>>,
     pub log: Option<Arc<Mutex<Vec<RequestRecord>>>>,
     pub stop: watch::Receiver<bool>,
 }
@@ -74,6 +76,15 @@ async fn serve(
             let mut s = stream;
             let _ = s.write_all(GARBAGE).await;
             let _ = s.shutdown().await;
+        }
+        #[cfg(feature = "legacy-tls")]
+        _ if ctx.legacy.is_some() => {
+            let Some(acc) = &ctx.legacy else { return };
+            let hs =
+                tokio::time::timeout(IDLE, crate::legacy::accept(acc, stream));
+            if let Ok(Some(tls)) = hs.await {
+                http_loop(tls, local, peer, ctx).await;
+            }
         }
         _ => match &ctx.tls {
             Some(acceptor) => {

@@ -126,7 +126,10 @@ async fn exchange_hosts_answer_like_exchange_and_match_manifest() {
     let fleet = fleet([127, 77, 0, 1]).await;
     for host in fleet.manifest() {
         let e = &host.expected;
-        if e.status != HostStatus::Exchange || host.persona.starts_with("slow")
+        // TLS 1.0-only hosts have their own test (legacy-tls feature).
+        if e.status != HostStatus::Exchange
+            || host.persona.starts_with("slow")
+            || host.tls.as_deref() == Some("1.0")
         {
             continue;
         }
@@ -215,4 +218,36 @@ async fn non_loopback_base_is_refused() {
         .await;
         assert!(r.is_err(), "{base:?} accepted");
     }
+}
+
+/// Exchange 2010 on Windows 2008 R2 speaks TLS 1.0 only: a TLS 1.0 client
+/// reads it, a modern (rustls) client cannot.
+#[cfg(feature = "legacy-tls")]
+#[tokio::test]
+async fn exchange_2010_serves_tls_1_0_only() {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+    let fleet = fleet([127, 77, 3, 1]).await;
+    let host = by(&fleet, "ex2010-sp3-ru30");
+    assert_eq!(host.tls.as_deref(), Some("1.0"));
+    let addr = (host.address.as_str(), host.port);
+    let name = ServerName::try_from("mail.lab.invalid").unwrap();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    assert!(connector().connect(name, tcp).await.is_err());
+    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    b.set_verify(SslVerifyMode::NONE);
+    b.set_cipher_list("ALL:@SECLEVEL=0").unwrap();
+    b.set_min_proto_version(Some(SslVersion::TLS1)).unwrap();
+    let ssl =
+        b.build().configure().unwrap().into_ssl("mail.lab.invalid").unwrap();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut s = tokio_openssl::SslStream::new(ssl, tcp).unwrap();
+    std::pin::Pin::new(&mut s).connect().await.unwrap();
+    assert_eq!(s.ssl().version_str(), "TLSv1");
+    let r = exchange(
+        s,
+        "GET /owa/auth/logon.aspx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(r.contains("/owa/14.3.496.0/themes/"), "{r}");
+    fleet.shutdown().await;
 }
