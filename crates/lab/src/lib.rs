@@ -36,6 +36,8 @@ pub mod persona;
 pub mod respond;
 mod server;
 
+pub use server::parse_head;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 

@@ -180,8 +180,9 @@ fn find_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n")
 }
 
-/// Parses a request head; `None` when it is not HTTP/1.x.
-pub(crate) fn parse_head(head: &[u8]) -> Option<Request> {
+/// Parses a request head (without the blank line); `None` when it is not
+/// HTTP/1.x. Client bytes are untrusted: lossy UTF-8, never panics.
+pub fn parse_head(head: &[u8]) -> Option<Request> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let mut first = lines.next()?.split(' ');

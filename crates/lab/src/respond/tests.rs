@@ -109,3 +109,13 @@ fn non_exchange_personas_carry_no_exchange_marker() {
         assert!(!r.contains("X-OWA-Version") && !r.contains("X-FEServer"));
     }
 }
+
+#[test]
+fn request_parser_rejects_non_http_and_keeps_cookie() {
+    assert!(parse_head(b"\x16\x03\x01\x00\xff").is_none());
+    assert!(parse_head(b"GET /").is_none());
+    assert!(parse_head(b"").is_none());
+    let r =
+        parse_head(b"GET /owa/ HTTP/1.1\r\nCookie: a=b; c=d\r\nX").unwrap();
+    assert_eq!(r.header("cookie"), Some("a=b; c=d"));
+}
