@@ -4,6 +4,15 @@
 use assert_cmd::Command;
 
 fn serve(dir: &std::path::Path, base: &str, seed: &str) -> serde_json::Value {
+    serve_with(dir, base, seed, &[])
+}
+
+fn serve_with(
+    dir: &std::path::Path,
+    base: &str,
+    seed: &str,
+    extra: &[&str],
+) -> serde_json::Value {
     let manifest = dir.join(format!("m-{base}-{seed}.json"));
     Command::cargo_bin("vigie")
         .unwrap()
@@ -11,6 +20,7 @@ fn serve(dir: &std::path::Path, base: &str, seed: &str) -> serde_json::Value {
         .args(["--seed", seed, "--base", base])
         .args(["--https-port", "0", "--http-port", "0", "--manifest"])
         .arg(&manifest)
+        .args(extra)
         .assert()
         .success();
     let text = std::fs::read_to_string(manifest).unwrap();
@@ -62,4 +72,30 @@ fn non_loopback_base_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("127.0.0.0/8"));
+}
+
+/// Regression guard for fleets larger than one process's open-files
+/// limit: worker processes must add up to the single-process fleet.
+#[test]
+fn worker_processes_add_up_to_the_same_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let strip = |m: serde_json::Value| -> Vec<(String, String)> {
+        m.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let a = h["address"].as_str().unwrap().to_string();
+                (a, h["persona"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let one = strip(serve(dir.path(), "127.78.3.1", "11"));
+    let split = strip(serve_with(
+        dir.path(),
+        "127.78.3.1",
+        "11",
+        &["--hosts-per-process", "3"],
+    ));
+    assert_eq!(one.len(), 8);
+    assert_eq!(one, split);
 }

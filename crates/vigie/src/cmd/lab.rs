@@ -62,6 +62,10 @@ struct ServeArgs {
     /// Index of the first host (set on worker processes of a big fleet).
     #[arg(long, default_value_t = 0, hide = true)]
     first_index: u64,
+    /// Hosts per worker process (default: what the open-files limit
+    /// allows); lets tests exercise the multi-process path.
+    #[arg(long, hide = true)]
+    hosts_per_process: Option<usize>,
     /// Serve one shard for a parent process (no banner).
     #[arg(long, hide = true)]
     worker: bool,
@@ -79,7 +83,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let per_process = vigie_lab::hosts_per_process();
+    let per_process = args
+        .hosts_per_process
+        .unwrap_or_else(vigie_lab::hosts_per_process)
+        .max(1);
     if args.hosts > per_process && !args.worker {
         return shard::serve_sharded(&args, per_process).await;
     }
