@@ -1,14 +1,28 @@
 //! Log detectors: read one log file, emit findings and coverage.
 //!
-//! The engine (`crate::engine`) decides which files are logs and of what
-//! kind; this module reads each one with `vigie-logs` and applies the rules
-//! for its kind.
+//! The engine decides which files are logs and of what kind; this module
+//! reads each one with `vigie-logs` and applies the rules for its kind.
+//! Rules are catalogued in `docs/hunt-rules.md`.
+
+mod common;
+mod httpproxy;
+mod iis;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use vigie_model::hunt::{LogSource, SourceCoverage};
 use vigie_model::{Finding, ItemError};
+
+/// Start of the ProxyLogon exposure window: logs reaching back this far
+/// cover the whole period in which exploitation is known to have happened.
+pub fn window_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
 
 /// What the engine tells a detector about the hunt.
 #[derive(Debug, Clone, Default)]
@@ -34,26 +48,41 @@ pub struct LogScanResult {
 }
 
 /// Decide from its path whether a file is a log vigie reads, and which.
-pub fn classify_log(_path: &Path) -> Option<LogSource> {
-    None
+pub fn classify_log(path: &Path) -> Option<LogSource> {
+    let full = path.to_string_lossy().replace('\\', "/").to_lowercase();
+    let name = full.rsplit('/').next().unwrap_or("");
+    if name.ends_with(".evtx") {
+        return Some(LogSource::Evtx);
+    }
+    if !name.ends_with(".log") {
+        return None;
+    }
+    if full.contains("/httpproxy/") {
+        Some(LogSource::HttpProxy)
+    } else if full.contains("/ecp/server/") {
+        Some(LogSource::EcpServer)
+    } else if full.contains("/oabgeneratorlog/") {
+        Some(LogSource::OabGenerator)
+    } else if name.starts_with("u_ex") || name.starts_with("ex") {
+        Some(LogSource::Iis)
+    } else {
+        None
+    }
 }
 
 /// Read one log file of the given kind and apply its rules.
 pub fn scan_log(
-    _path: &Path,
+    path: &Path,
     source: LogSource,
-    _opts: &LogScanOptions,
+    opts: &LogScanOptions,
 ) -> LogScanResult {
-    LogScanResult {
-        findings: Vec::new(),
-        coverage: SourceCoverage {
-            source,
-            files: 1,
-            records: 0,
-            first: None,
-            last: None,
-            covers_window: false,
-        },
-        errors: Vec::new(),
+    let mut scan = common::Scan::new(path, source);
+    match source {
+        LogSource::HttpProxy => httpproxy::scan(&mut scan, opts),
+        LogSource::Iis => iis::scan(&mut scan, opts),
+        // Other readers are not wired yet: coverage stays empty so the
+        // engine reports these sources as not examined.
+        _ => {}
     }
+    scan.finish()
 }

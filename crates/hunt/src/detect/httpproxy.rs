@@ -1,0 +1,149 @@
+//! HttpProxy logs (every protocol folder): the ProxyLogon SSRF
+//! (CVE-2021-26855) and the ECP virtual directory reset of CVE-2021-27065.
+//!
+//! Test-ProxyLogon matches `AnchorMailbox -like 'ServerInfo~*/*'` and drops
+//! autodiscover-only and `localhost` hits as noise; vigie keeps them as
+//! graded probes/attempts and also matches the `BackEndCookie` variant the
+//! script never adopted (CSS-Exchange#310).
+
+use std::collections::BTreeMap;
+
+use vigie_logs::{Header, csv_header, split_csv};
+use vigie_model::{Family, Grade};
+
+use super::LogScanOptions;
+use super::common::{Rule, Scan, parse_time};
+
+/// CVE-2021-26855 SSRF via the AnchorMailbox / BackEndCookie routing.
+pub const SSRF: Rule = Rule {
+    id: "VG-PL-001",
+    title: "ProxyLogon SSRF (CVE-2021-26855) in HttpProxy log",
+    family: Family::ProxyLogon,
+    cves: &["CVE-2021-26855"],
+    attack: &["T1190"],
+};
+
+/// CVE-2021-27065 ECP `Reset*VirtualDirectory` through the SSRF.
+pub const RESET_VDIR: Rule = Rule {
+    id: "VG-PL-002",
+    title: "ProxyLogon ECP virtual directory reset (CVE-2021-27065)",
+    family: Family::ProxyLogon,
+    cves: &["CVE-2021-26855", "CVE-2021-27065"],
+    attack: &["T1190", "T1505.003"],
+};
+
+/// Columns copied into a finding's details.
+const DETAIL_COLUMNS: &[(&str, &str)] = &[
+    ("urlstem", "url"),
+    ("useragent", "user_agent"),
+    ("clientipaddress", "client_ip"),
+    ("httpstatus", "status"),
+    ("anchormailbox", "anchor_mailbox"),
+    ("backendcookie", "backend_cookie"),
+    ("authenticateduser", "user"),
+    ("targetserver", "target_server"),
+    ("method", "method"),
+];
+
+/// Scan one HttpProxy log.
+pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
+    let mut header = Header::default();
+    scan.lines(|scan, number, text| {
+        if let Some(h) = csv_header(text) {
+            header = h;
+            return;
+        }
+        if text.starts_with('#') || text.trim().is_empty() {
+            return;
+        }
+        let row = split_csv(text);
+        let ts = header.get(&row, "DateTime").and_then(parse_time);
+        scan.record(ts);
+        // Cheap prefilter: only rows naming the SSRF markers are parsed on.
+        if !text.contains("ServerInfo~") && !text.contains("Server~") {
+            return;
+        }
+        if !Scan::in_window(opts, ts) {
+            return;
+        }
+        check_row(scan, &header, &row, number, ts);
+    });
+}
+
+fn check_row(
+    scan: &mut Scan,
+    header: &Header,
+    row: &[String],
+    number: u64,
+    ts: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let anchor = header.get(row, "AnchorMailbox").unwrap_or("");
+    let cookie = header.get(row, "BackEndCookie").unwrap_or("");
+    let status = header.get(row, "HttpStatus").unwrap_or("");
+    let via_anchor = like_serverinfo(anchor);
+    let via_cookie = like_backend_cookie(cookie);
+    if !via_anchor && !via_cookie {
+        return;
+    }
+    let mut details = BTreeMap::new();
+    for (col, key) in DETAIL_COLUMNS {
+        if let Some(v) = header.get(row, col).filter(|v| !v.is_empty()) {
+            details.insert(key.to_string(), v.to_string());
+        }
+    }
+    let lower = anchor.to_ascii_lowercase();
+    let answered = status == "200" || status == "241";
+    if via_anchor && is_reset_vdir(anchor) && status == "200" {
+        details.insert("cmdlet".into(), reset_cmdlet(anchor));
+        let summary = format!("ECP {} answered 200", reset_cmdlet(anchor));
+        scan.push(&RESET_VDIR, Grade::Exploited, number, ts, summary, details);
+        return;
+    }
+    let (grade, why) = if lower.starts_with("serverinfo~localhost") {
+        (Grade::Probe, "localhost cookie probe (scanner)")
+    } else if via_anchor && lower.contains("/autodiscover") {
+        (Grade::Attempt, "autodiscover-only SSRF (no mailbox found)")
+    } else if answered {
+        (Grade::Exploited, "SSRF request answered by the back end")
+    } else {
+        (Grade::Attempt, "SSRF request not answered")
+    };
+    details.insert("match".into(), why.into());
+    let summary = format!("SSRF routing {why}, status {status}");
+    scan.push(&SSRF, grade, number, ts, summary, details);
+}
+
+/// `AnchorMailbox -like 'ServerInfo~*/*'` (PowerShell `-like` ignores
+/// case).
+fn like_serverinfo(anchor: &str) -> bool {
+    anchor.get(..11).is_some_and(|p| p.eq_ignore_ascii_case("ServerInfo~"))
+        && anchor[11..].contains('/')
+}
+
+/// `BackEndCookie -like 'Server~*/*~*'`.
+fn like_backend_cookie(cookie: &str) -> bool {
+    let Some(rest) = cookie
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("Server~"))
+        .map(|_| &cookie[7..])
+    else {
+        return false;
+    };
+    rest.find('/').is_some_and(|i| rest[i..].contains('~'))
+}
+
+/// `ServerInfo~*/*Reset*VirtualDirectory#`, also without the trailing
+/// `#` (a query string after the schema name hides it from the script).
+fn is_reset_vdir(anchor: &str) -> bool {
+    let l = anchor.to_ascii_lowercase();
+    l.find("reset").is_some_and(|i| l[i..].contains("virtualdirectory"))
+}
+
+fn reset_cmdlet(anchor: &str) -> String {
+    let l = anchor.to_ascii_lowercase();
+    let start = l.find("reset").unwrap_or(0);
+    let end = l[start..]
+        .find("virtualdirectory")
+        .map_or(l.len(), |i| start + i + "virtualdirectory".len());
+    anchor[start..end].to_string()
+}

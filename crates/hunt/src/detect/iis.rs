@@ -1,0 +1,175 @@
+//! IIS W3C logs: ProxyLogon, ProxyShell, OWASSRF and ProxyToken request
+//! patterns, and requests to web shells found on disk.
+
+use std::collections::BTreeMap;
+
+use vigie_logs::{Header, split_w3c, w3c_header};
+use vigie_model::{Family, Grade};
+
+use super::LogScanOptions;
+use super::common::{Rule, Scan, parse_time};
+
+/// ProxyLogon request patterns.
+pub const PROXYLOGON: Rule = Rule {
+    id: "VG-IIS-001",
+    title: "ProxyLogon exploit request in IIS log",
+    family: Family::ProxyLogon,
+    cves: &["CVE-2021-26855", "CVE-2021-27065"],
+    attack: &["T1190"],
+};
+
+/// ProxyShell autodiscover SSRF.
+pub const PROXYSHELL: Rule = Rule {
+    id: "VG-IIS-002",
+    title: "ProxyShell autodiscover SSRF in IIS log",
+    family: Family::ProxyShell,
+    cves: &["CVE-2021-34473", "CVE-2021-34523", "CVE-2021-31207"],
+    attack: &["T1190"],
+};
+
+/// OWASSRF PowerShell via OWA.
+pub const OWASSRF: Rule = Rule {
+    id: "VG-IIS-003",
+    title: "OWASSRF PowerShell request through OWA in IIS log",
+    family: Family::ProxyNotShell,
+    cves: &["CVE-2022-41080", "CVE-2022-41082"],
+    attack: &["T1190"],
+};
+
+/// ProxyToken inbox rule creation.
+pub const PROXYTOKEN: Rule = Rule {
+    id: "VG-IIS-004",
+    title: "ProxyToken ECP request with SecurityToken in IIS log",
+    family: Family::ProxyToken,
+    cves: &["CVE-2021-33766"],
+    attack: &["T1190", "T1114.003"],
+};
+
+/// Request to a web shell found on disk.
+pub const WEBSHELL: Rule = Rule {
+    id: "VG-IIS-005",
+    title: "Request to a web shell found on disk",
+    family: Family::PostExploitation,
+    cves: &[],
+    attack: &["T1505.003"],
+};
+
+/// One parsed request.
+struct Request<'a> {
+    stem: String,
+    query: String,
+    cookie: &'a str,
+    method: &'a str,
+    status: &'a str,
+}
+
+/// Scan one IIS log.
+pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
+    let mut header = Header::default();
+    scan.lines(|scan, number, text| {
+        if let Some(h) = w3c_header(text) {
+            header = h;
+            return;
+        }
+        if text.starts_with('#') || text.trim().is_empty() {
+            return;
+        }
+        let row = split_w3c(text);
+        let ts = match (header.get(&row, "date"), header.get(&row, "time")) {
+            (Some(d), Some(t)) => parse_time(&format!("{d} {t}")),
+            _ => None,
+        };
+        scan.record(ts);
+        if Scan::in_window(opts, ts) {
+            check_row(scan, opts, &header, &row, number, ts);
+        }
+    });
+}
+
+fn check_row(
+    scan: &mut Scan,
+    opts: &LogScanOptions,
+    header: &Header,
+    row: &[String],
+    number: u64,
+    ts: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let get = |n: &str| header.get(row, n).unwrap_or("");
+    let req = Request {
+        stem: get("cs-uri-stem").to_ascii_lowercase(),
+        query: get("cs-uri-query").to_ascii_lowercase(),
+        cookie: get("cs(Cookie)"),
+        method: get("cs-method"),
+        status: get("sc-status"),
+    };
+    let Some((rule, why)) = classify(&req, opts) else { return };
+    let ok = req.status.starts_with('2');
+    let grade = if rule.id == WEBSHELL.id && ok {
+        Grade::Compromised
+    } else if ok {
+        Grade::Exploited
+    } else {
+        Grade::Attempt
+    };
+    let mut details = BTreeMap::new();
+    for (col, key) in [
+        ("cs-uri-stem", "url"),
+        ("cs-uri-query", "query"),
+        ("cs(User-Agent)", "user_agent"),
+        ("c-ip", "client_ip"),
+        ("sc-status", "status"),
+        ("cs-method", "method"),
+        ("cs-username", "user"),
+    ] {
+        let v = get(col);
+        if !v.is_empty() {
+            let v = if col == "cs(User-Agent)" {
+                v.replace('+', " ")
+            } else {
+                v.to_string()
+            };
+            details.insert(key.to_string(), v);
+        }
+    }
+    let summary = format!("{why}: {} {}", req.method, get("cs-uri-stem"));
+    scan.push(rule, grade, number, ts, summary, details);
+}
+
+fn classify(
+    r: &Request<'_>,
+    opts: &LogScanOptions,
+) -> Option<(&'static Rule, &'static str)> {
+    if opts.webshell_urls.contains(&r.stem) {
+        return Some((&WEBSHELL, "request to web shell on disk"));
+    }
+    let ssrf_cookie = r.cookie.contains("X-BEResource=")
+        || r.cookie.contains("X-AnonResource-Backend=");
+    if r.stem.starts_with("/ecp/") && short_js(&r.stem[5..]) && ssrf_cookie {
+        return Some((&PROXYLOGON, "SSRF cookie on short ECP .js"));
+    }
+    if r.stem.starts_with("/owa/auth/current/themes/resources/")
+        && r.method.eq_ignore_ascii_case("POST")
+    {
+        return Some((&PROXYLOGON, "POST to OWA themes resources"));
+    }
+    if r.stem.contains("/autodiscover/autodiscover.json")
+        && (r.query.contains('@')
+            || r.query.contains("email=")
+            || r.query.contains("powershell"))
+    {
+        return Some((&PROXYSHELL, "autodiscover.json SSRF"));
+    }
+    if r.stem.starts_with("/owa/") && r.stem.contains("/powershell") {
+        return Some((&OWASSRF, "PowerShell through OWA"));
+    }
+    if r.stem.starts_with("/ecp/") && r.cookie.contains("SecurityToken=") {
+        return Some((&PROXYTOKEN, "ECP request with SecurityToken"));
+    }
+    None
+}
+
+/// `<1-3 chars>.js` as in ProxyLogon's `/ecp/y.js`.
+fn short_js(name: &str) -> bool {
+    name.strip_suffix(".js")
+        .is_some_and(|b| (1..=3).contains(&b.len()) && !b.contains('/'))
+}

@@ -1,0 +1,154 @@
+//! Detector unit tests on small inline logs (fixed dates only).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use vigie_model::Grade;
+use vigie_model::hunt::LogSource;
+
+use super::*;
+
+const HP_HEADER: &str = "DateTime,RequestId,UrlStem,AuthenticatedUser,\
+AnchorMailbox,UserAgent,ClientIpAddress,HttpStatus,BackEndCookie,Method";
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::File::create(&p).unwrap().write_all(body.as_bytes()).unwrap();
+    p
+}
+
+fn hp(lines: &[&str]) -> LogScanResult {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!("#Fields: {HP_HEADER}\r\n{}\r\n", lines.join("\r\n"));
+    let p = write(dir.path(), "HttpProxy/Ecp/HttpProxy_1.log", &body);
+    scan_log(&p, LogSource::HttpProxy, &LogScanOptions::default())
+}
+
+#[test]
+fn classify_by_path() {
+    let c = |s: &str| classify_log(Path::new(s));
+    assert_eq!(
+        c("V15/Logging/HttpProxy/Owa/HttpProxy_2021030301-1.LOG"),
+        Some(LogSource::HttpProxy)
+    );
+    assert_eq!(
+        c(r"C:\inetpub\logs\W3SVC1\u_ex210302.log"),
+        Some(LogSource::Iis)
+    );
+    assert_eq!(c("x/Security.evtx"), Some(LogSource::Evtx));
+    assert_eq!(c("notes.txt"), None);
+}
+
+#[test]
+fn serverinfo_anchor_answered_is_exploited() {
+    let r = hp(&["2021-03-03T07:25:46.123Z,1,/ecp/y.js,,\
+ServerInfo~a]@ex.lab:444/mapi/emsmdb?,ExchangeServicesClient/0.0.0.0,\
+192.0.2.7,241,,POST"]);
+    assert_eq!(r.findings.len(), 1);
+    let f = &r.findings[0];
+    assert_eq!(f.rule_id, "VG-PL-001");
+    assert_eq!(f.grade, Grade::Exploited);
+    assert_eq!(f.details["client_ip"], "192.0.2.7");
+    assert_eq!(f.source.line, Some(2));
+    assert_eq!(r.coverage.records, 1);
+}
+
+#[test]
+fn noise_test_proxylogon_drops_is_graded_not_dropped() {
+    let r = hp(&[
+        "2021-03-05T01:00:00Z,2,/owa/auth/x.js,,\
+ServerInfo~localhost/ecp/default.flt?,nmap,192.0.2.8,500,,GET",
+        "2021-03-05T01:00:01Z,3,/ecp/y.js,,\
+ServerInfo~a]@ex.lab:444/autodiscover/autodiscover.xml?#,x,192.0.2.8,200,,POST",
+    ]);
+    let grades: Vec<_> = r.findings.iter().map(|f| f.grade).collect();
+    assert_eq!(grades, [Grade::Probe, Grade::Attempt]);
+}
+
+#[test]
+fn backend_cookie_variant_test_proxylogon_misses() {
+    let r = hp(&["2021-03-03T07:25:46Z,4,/ecp/a.js,,,x,192.0.2.9,200,\
+Server~ex.lab/ews/exchange.asmx?~1942062522,GET"]);
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(r.findings[0].grade, Grade::Exploited);
+}
+
+#[test]
+fn reset_virtual_directory_is_27065() {
+    let r = hp(&["2021-03-03T07:30:00Z,5,/ecp/y.js,,\
+ServerInfo~a]@ex.lab:444/ecp/DDI/DDIService.svc/SetObject?\
+schema=ResetOABVirtualDirectory&msExchEcpCanary=x#,x,192.0.2.9,200,,POST"]);
+    assert_eq!(r.findings[0].rule_id, "VG-PL-002");
+    assert_eq!(r.findings[0].details["cmdlet"], "ResetOABVirtualDirectory");
+    // The exact form Test-ProxyLogon matches (ends with `#`).
+    let r = hp(&["2021-03-03T07:30:00Z,5,/ecp/y.js,,\
+ServerInfo~a]@ex.lab:444/ecp/x?schema=ResetOABVirtualDirectory#,x,\
+192.0.2.9,200,,POST"]);
+    assert_eq!(r.findings[0].rule_id, "VG-PL-002");
+}
+
+#[test]
+fn clean_log_has_no_findings_and_coverage() {
+    let r = hp(&[
+        "2020-12-01T00:00:00Z,6,/owa/,a@b,a@b,Mozilla,192.0.2.1,200,,GET",
+        "2021-03-01T00:00:00Z,7,/owa/,a@b,a@b,Mozilla,192.0.2.1,200,,GET",
+    ]);
+    assert!(r.findings.is_empty());
+    assert_eq!(r.coverage.records, 2);
+    assert!(r.coverage.covers_window);
+}
+
+#[test]
+fn iis_patterns_and_grades() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "#Software: Microsoft Internet Information Services 10.0\n\
+#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port \
+cs-username c-ip cs(User-Agent) cs(Cookie) sc-status\n\
+2021-03-03 07:00:00 10.0.0.1 POST /ecp/y.js - 443 - 192.0.2.5 \
+ExchangeServicesClient/0.0.0.0 X-BEResource=a]@ex:444/x?~1 200\n\
+2021-08-10 07:00:00 10.0.0.1 GET /autodiscover/autodiscover.json \
+@evil.com/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.com \
+443 - 192.0.2.5 python-requests/2.25 - 404\n\
+2021-08-10 07:00:01 10.0.0.1 GET /owa/auth/shell.aspx - 443 - 192.0.2.5 \
+Mozilla/5.0+(Windows) - 200\n\
+2021-08-10 07:00:02 10.0.0.1 GET /owa/ - 443 - 192.0.2.5 Mozilla - 200\n";
+    let p = write(dir.path(), "u_ex210303.log", body);
+    let opts = LogScanOptions {
+        webshell_urls: vec!["/owa/auth/shell.aspx".into()],
+        ..Default::default()
+    };
+    let r = scan_log(&p, LogSource::Iis, &opts);
+    let got: Vec<_> =
+        r.findings.iter().map(|f| (f.rule_id.as_str(), f.grade)).collect();
+    assert_eq!(
+        got,
+        [
+            ("VG-IIS-001", Grade::Exploited),
+            ("VG-IIS-002", Grade::Attempt),
+            ("VG-IIS-005", Grade::Compromised),
+        ]
+    );
+    assert_eq!(r.findings[2].details["user_agent"], "Mozilla/5.0 (Windows)");
+    assert_eq!(r.coverage.records, 4);
+    assert!(!r.coverage.covers_window);
+}
+
+#[test]
+fn binary_and_missing_files_do_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut junk = vec![0u8, 0xff, b'\n', b','];
+    junk.extend((0..5000u32).map(|i| (i * 7919 % 256) as u8));
+    let p = dir.path().join("bin.log");
+    std::fs::write(&p, &junk).unwrap();
+    for s in [LogSource::HttpProxy, LogSource::Iis] {
+        let _ = scan_log(&p, s, &LogScanOptions::default());
+    }
+    let r = scan_log(
+        &dir.path().join("missing.log"),
+        LogSource::Iis,
+        &LogScanOptions::default(),
+    );
+    assert_eq!(r.errors.len(), 1);
+    assert!(r.errors[0].subject.contains("missing.log"));
+}
