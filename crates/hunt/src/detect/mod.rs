@@ -5,6 +5,7 @@
 //! Rules are catalogued in `docs/hunt-rules.md`.
 
 mod common;
+mod events;
 mod httpproxy;
 mod iis;
 #[cfg(test)]
@@ -54,6 +55,13 @@ pub fn classify_log(path: &Path) -> Option<LogSource> {
     if name.ends_with(".evtx") {
         return Some(LogSource::Evtx);
     }
+    // JSON event exports; Exchange's own install tree holds many unrelated
+    // .json files, so those are left out.
+    if (name.ends_with(".json") || name.ends_with(".jsonl"))
+        && !full.contains("/exchange server/")
+    {
+        return Some(LogSource::EventJson);
+    }
     if !name.ends_with(".log") {
         return None;
     }
@@ -80,6 +88,7 @@ pub fn scan_log(
     match source {
         LogSource::HttpProxy => httpproxy::scan(&mut scan, opts),
         LogSource::Iis => iis::scan(&mut scan, opts),
+        LogSource::EventJson => events::scan_jsonl(&mut scan, opts),
         // Other readers are not wired yet: coverage stays empty so the
         // engine reports these sources as not examined.
         _ => {}

@@ -1,0 +1,261 @@
+//! Windows event rules (JSON/JSONL exports; EVTX records use the same
+//! flat view): CVE-2021-26857 UM crashes, CVE-2021-27065 cmdlets, web
+//! shell writes and web server processes spawning shells.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use vigie_model::{Family, Grade};
+
+use super::LogScanOptions;
+use super::common::{Rule, Scan, parse_time};
+
+/// Exchange management cmdlet used by the exploit chains.
+pub const CMDLET: Rule = Rule {
+    id: "VG-EV-001",
+    title: "Exchange cmdlet used to plant or stage (CVE-2021-27065 etc.)",
+    family: Family::ProxyLogon,
+    cves: &["CVE-2021-27065"],
+    attack: &["T1505.003", "T1114"],
+};
+
+/// `.aspx` written into a web folder (Sysmon 11 / Security 5145).
+pub const ASPX_WRITE: Rule = Rule {
+    id: "VG-EV-002",
+    title: "ASPX file written into an Exchange/IIS web folder",
+    family: Family::PostExploitation,
+    cves: &[],
+    attack: &["T1505.003"],
+};
+
+/// Web server or UM process spawning a shell (Sysmon 1 / Security 4688).
+pub const SHELL_CHILD: Rule = Rule {
+    id: "VG-EV-003",
+    title: "Exchange web/UM process spawned a shell",
+    family: Family::PostExploitation,
+    cves: &[],
+    attack: &["T1505.003", "T1059"],
+};
+
+/// Unified Messaging deserialisation crash (CVE-2021-26857).
+pub const UM_CAST: Rule = Rule {
+    id: "VG-EV-004",
+    title: "Unified Messaging InvalidCastException (CVE-2021-26857)",
+    family: Family::ProxyLogon,
+    cves: &["CVE-2021-26857"],
+    attack: &["T1190"],
+};
+
+const WEB_DIRS: &[&str] = &[
+    r"\inetpub\wwwroot\aspnet_client",
+    r"\frontend\httpproxy\owa\auth",
+    r"\frontend\httpproxy\ecp\auth",
+    r"\clientaccess\oab",
+];
+const PARENTS: &[&str] = &["w3wp.exe", "umworkerprocess.exe", "umservice.exe"];
+const SHELLS: &[&str] = &[
+    "cmd.exe",
+    "powershell.exe",
+    "pwsh.exe",
+    "wscript.exe",
+    "cscript.exe",
+    "mshta.exe",
+    "rundll32.exe",
+    "certutil.exe",
+    "net.exe",
+    "whoami.exe",
+];
+
+/// A flat view of one event.
+pub struct Event<'a> {
+    /// The whole record, for field lookup.
+    pub value: &'a Value,
+}
+
+impl Event<'_> {
+    fn str(&self, key: &str) -> &str {
+        self.value.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
+    fn id(&self) -> Option<u64> {
+        let v = self.value.get("EventID")?;
+        v.as_u64().or_else(|| v.as_str()?.parse().ok())
+    }
+}
+
+/// Scan one JSON/JSONL export, one event per line.
+pub fn scan_jsonl(scan: &mut Scan, opts: &LogScanOptions) {
+    let mut bad = 0u64;
+    scan.lines(|scan, number, text| {
+        let t = text.trim().trim_end_matches(',');
+        if t.is_empty() || t == "[" || t == "]" {
+            return;
+        }
+        let Ok(value) = serde_json::from_str::<Value>(t) else {
+            bad += 1;
+            if bad <= 3 {
+                let msg = format!("line {number}: not a JSON event");
+                scan.error(vigie_model::ItemErrorKind::Parse, msg);
+            }
+            return;
+        };
+        let ev = Event { value: &value };
+        let ts = ["TimeCreated", "@timestamp", "UtcTime"]
+            .iter()
+            .find_map(|k| parse_time(ev.str(k)));
+        scan.record(ts);
+        if Scan::in_window(opts, ts) {
+            check_event(scan, &ev, number, ts);
+        }
+    });
+}
+
+/// Apply every event rule to one record.
+pub fn check_event(
+    scan: &mut Scan,
+    ev: &Event<'_>,
+    number: u64,
+    ts: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let id = ev.id();
+    let msg = ev.str("Message");
+    let channel = ev.str("Channel");
+    if channel.eq_ignore_ascii_case("MSExchange Management") {
+        cmdlet(scan, msg, number, ts);
+    }
+    let sysmon =
+        ev.str("SourceName").contains("Sysmon") || channel.contains("Sysmon");
+    match (sysmon, id) {
+        (true, Some(11)) | (false, Some(5145)) => {
+            let target =
+                [ev.str("TargetFilename"), ev.str("RelativeTargetName")]
+                    .into_iter()
+                    .find(|s| !s.is_empty())
+                    .unwrap_or("");
+            aspx_write(scan, target, ev.str("Image"), number, ts);
+        }
+        (true, Some(1)) | (false, Some(4688)) => {
+            let parent = [ev.str("ParentImage"), ev.str("ParentProcessName")]
+                .into_iter()
+                .find(|s| !s.is_empty())
+                .unwrap_or("");
+            let image = [ev.str("Image"), ev.str("NewProcessName")]
+                .into_iter()
+                .find(|s| !s.is_empty())
+                .unwrap_or("");
+            shell_child(
+                scan,
+                parent,
+                image,
+                ev.str("CommandLine"),
+                number,
+                ts,
+            );
+        }
+        _ => {}
+    }
+    if ev.str("SourceName").contains("Unified Messaging")
+        && msg.contains("System.InvalidCastException")
+    {
+        let mut d = BTreeMap::new();
+        d.insert("message".into(), msg.to_string());
+        let s = "UM service crashed on a cast (deserialisation)".to_string();
+        scan.push(&UM_CAST, Grade::Attempt, number, ts, s, d);
+    }
+}
+
+fn ends_with_any(path: &str, names: &[&str]) -> bool {
+    let l = path.to_ascii_lowercase();
+    let name = l.rsplit(['\\', '/']).next().unwrap_or("");
+    names.contains(&name)
+}
+
+fn cmdlet(scan: &mut Scan, msg: &str, n: u64, ts: Option<Ts>) {
+    let l = msg.to_ascii_lowercase();
+    // "Cmdlet suceeded. Cmdlet Set-X, parameters ...": the name is the
+    // first word after "cmdlet " that holds a verb-noun dash.
+    let Some(start) =
+        l.match_indices("cmdlet ").map(|(i, _)| i + 7).find(|&i| {
+            l[i..].split([',', ' ']).next().is_some_and(|w| w.contains('-'))
+        })
+    else {
+        return;
+    };
+    let rest = &msg[start..];
+    let name = rest.split([',', ' ']).next().unwrap_or("");
+    let params = rest
+        .split_once("parameters ")
+        .map_or("", |(_, p)| p.trim_end_matches('.'));
+    let lname = name.to_ascii_lowercase();
+    let lp = params.to_ascii_lowercase();
+    let why = if lname.ends_with("-oabvirtualdirectory")
+        && lp.contains("<script")
+    {
+        "script planted in OAB virtual directory URL"
+    } else if lname.ends_with("-oabvirtualdirectory") && lp.contains("url") {
+        "OAB virtual directory URL changed"
+    } else if lname == "new-mailboxexportrequest" && lp.contains(".aspx") {
+        "mailbox exported to an .aspx file"
+    } else if lname == "new-managementroleassignment"
+        && lp.contains("mailbox import export")
+    {
+        "Mailbox Import Export role granted"
+    } else if lname == "new-exchangecertificate" && lp.contains("requestfile")
+    {
+        "certificate request written to a file"
+    } else {
+        return;
+    };
+    let ok = l.contains("succeeded") || l.contains("suceeded");
+    let planted = lp.contains("<script") || lp.contains(".aspx");
+    let grade = if ok && planted { Grade::Exploited } else { Grade::Attempt };
+    let mut d = BTreeMap::new();
+    d.insert("cmdlet".into(), name.to_string());
+    d.insert("parameters".into(), params.to_string());
+    if let Some(i) = lp.find("<script") {
+        d.insert("payload".into(), params[i..].to_string());
+    }
+    let s = format!("{name}: {why}");
+    scan.push(&CMDLET, grade, n, ts, s, d);
+}
+
+type Ts = chrono::DateTime<chrono::Utc>;
+
+fn aspx_write(
+    scan: &mut Scan,
+    target: &str,
+    image: &str,
+    n: u64,
+    ts: Option<Ts>,
+) {
+    let l = target.to_ascii_lowercase();
+    if !l.ends_with(".aspx") || !WEB_DIRS.iter().any(|d| l.contains(d)) {
+        return;
+    }
+    let mut d = BTreeMap::new();
+    d.insert("written_path".into(), target.to_string());
+    if !image.is_empty() {
+        d.insert("image".into(), image.to_string());
+    }
+    let s = format!("ASPX written into web folder: {target}");
+    scan.push(&ASPX_WRITE, Grade::Compromised, n, ts, s, d);
+}
+
+fn shell_child(
+    scan: &mut Scan,
+    parent: &str,
+    image: &str,
+    cmd: &str,
+    n: u64,
+    ts: Option<Ts>,
+) {
+    if !ends_with_any(parent, PARENTS) || !ends_with_any(image, SHELLS) {
+        return;
+    }
+    let mut d = BTreeMap::new();
+    d.insert("parent".into(), parent.to_string());
+    d.insert("image".into(), image.to_string());
+    d.insert("command_line".into(), cmd.to_string());
+    let s = format!("{parent} spawned {cmd}");
+    scan.push(&SHELL_CHILD, Grade::Compromised, n, ts, s, d);
+}

@@ -1,0 +1,41 @@
+//! Real data: the OTRF ProxyLogon run must yield the planted OAB payload,
+//! the web shell write and the w3wp child process.
+
+use std::path::Path;
+
+use vigie_hunt::detect::{LogScanOptions, classify_log, scan_log};
+use vigie_model::hunt::LogSource;
+
+const FIXTURES: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real");
+
+#[test]
+fn otrf_proxylogon_run_yields_payload_shell_write_and_child() {
+    let enc = std::fs::read(
+        Path::new(FIXTURES).join("otrf-proxylogon/subset.jsonl.xor"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("proxylogon_ssrf_rce_poc.json");
+    std::fs::write(&p, enc.iter().map(|b| b ^ 0x5A).collect::<Vec<_>>())
+        .unwrap();
+    assert_eq!(classify_log(&p), Some(LogSource::EventJson));
+    let r = scan_log(&p, LogSource::EventJson, &LogScanOptions::default());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.coverage.records, 218);
+    let has = |rule: &str, key: &str, needle: &str| {
+        r.findings.iter().any(|f| {
+            f.rule_id == rule
+                && f.details.get(key).is_some_and(|v| v.contains(needle))
+        })
+    };
+    assert!(has("VG-EV-001", "cmdlet", "Set-OabVirtualDirectory"));
+    assert!(has("VG-EV-001", "payload", "<script"));
+    assert!(has("VG-EV-002", "written_path", "ohyeah.aspx"));
+    assert!(has("VG-EV-003", "command_line", "whoami"));
+    let oab = r.findings.iter().find(|f| f.rule_id == "VG-EV-001").unwrap();
+    assert_eq!(
+        oab.timestamp.unwrap().to_rfc3339(),
+        "2021-03-14T01:40:12.987+00:00"
+    );
+}
