@@ -39,3 +39,22 @@ fn otrf_proxylogon_run_yields_payload_shell_write_and_child() {
         "2021-03-14T01:40:12.987+00:00"
     );
 }
+
+#[test]
+fn real_evtx_files_parse_with_coverage() {
+    let dir = Path::new(FIXTURES).join("evtx-to-mitre");
+    let mut total = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "evtx") {
+            continue;
+        }
+        assert_eq!(classify_log(&p), Some(LogSource::Evtx));
+        let r = scan_log(&p, LogSource::Evtx, &LogScanOptions::default());
+        assert!(r.errors.is_empty(), "{}: {:?}", p.display(), r.errors);
+        assert!(r.coverage.records > 0, "{}", p.display());
+        assert!(r.coverage.first.is_some());
+        total += 1;
+    }
+    assert_eq!(total, 3);
+}

@@ -8,6 +8,8 @@
 
 use std::io::BufRead;
 
+pub mod evtx;
+
 /// Longest line kept; longer lines are skipped and reported.
 pub const MAX_LINE: usize = 1 << 20;
 
@@ -235,6 +237,20 @@ mod tests {
         let row = split_csv("2021-03-02,\"/ecp/a,b\",\"x\"\"y\"");
         assert_eq!(h.get(&row, "urlstem"), Some("/ecp/a,b"));
         assert_eq!(h.get(&row, "ANCHORMAILBOX"), Some("x\"y"));
+    }
+
+    #[test]
+    fn evtx_garbage_is_an_error_not_a_panic() {
+        let dir = std::env::temp_dir().join("vigie-logs-evtx-junk");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("junk.evtx");
+        let mut data = b"ElfFile\0".to_vec();
+        data.extend((0..70000u32).map(|i| (i * 31 % 251) as u8));
+        std::fs::write(&p, &data).unwrap();
+        let mut n = 0;
+        let _ = evtx::read_evtx(&p, |_| n += 1, |_| {});
+        std::fs::write(&p, b"").unwrap();
+        assert!(evtx::read_evtx(&p, |_| {}, |_| {}).is_err());
     }
 
     #[test]

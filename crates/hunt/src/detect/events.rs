@@ -110,6 +110,35 @@ pub fn scan_jsonl(scan: &mut Scan, opts: &LogScanOptions) {
     });
 }
 
+/// Scan one `.evtx` file.
+pub fn scan_evtx(scan: &mut Scan, opts: &LogScanOptions) {
+    let path = std::path::PathBuf::from(&scan.path);
+    let mut errors = Vec::new();
+    let res = vigie_logs::evtx::read_evtx(
+        &path,
+        |rec| {
+            scan.record(rec.timestamp);
+            if Scan::in_window(opts, rec.timestamp) {
+                let ev = Event { value: &rec.value };
+                let before = scan.findings.len();
+                check_event(scan, &ev, rec.record_id, rec.timestamp);
+                // EVTX findings point at the record id, not a line.
+                for f in &mut scan.findings[before..] {
+                    f.source.line = None;
+                    f.source.record_id = Some(rec.record_id);
+                }
+            }
+        },
+        |e| errors.push(e),
+    );
+    if let Err(e) = res {
+        errors.push(e);
+    }
+    for e in errors {
+        scan.error(vigie_model::ItemErrorKind::Parse, e);
+    }
+}
+
 /// Apply every event rule to one record.
 pub fn check_event(
     scan: &mut Scan,

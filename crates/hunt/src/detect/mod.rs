@@ -89,6 +89,7 @@ pub fn scan_log(
         LogSource::HttpProxy => httpproxy::scan(&mut scan, opts),
         LogSource::Iis => iis::scan(&mut scan, opts),
         LogSource::EventJson => events::scan_jsonl(&mut scan, opts),
+        LogSource::Evtx => events::scan_evtx(&mut scan, opts),
         // Other readers are not wired yet: coverage stays empty so the
         // engine reports these sources as not examined.
         _ => {}

@@ -1,0 +1,115 @@
+//! EVTX reader: each record as a flat JSON object shaped like the common
+//! JSON exports (`EventID`, `Channel`, `SourceName`, event data fields,
+//! `Message` for unnamed data), so one set of rules serves both.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use evtx::{EvtxParser, ParserSettings};
+use serde_json::{Map, Value};
+
+/// One EVTX record, flattened.
+#[derive(Debug, Clone)]
+pub struct EvtxRecord {
+    /// The record id.
+    pub record_id: u64,
+    /// When it was written (UTC).
+    pub timestamp: Option<DateTime<Utc>>,
+    /// The flat record.
+    pub value: Value,
+}
+
+/// Read every record; `on_error` gets per-record problems. One thread:
+/// callers run many files in parallel already.
+pub fn read_evtx(
+    path: &Path,
+    mut on_record: impl FnMut(EvtxRecord),
+    mut on_error: impl FnMut(String),
+) -> Result<(), String> {
+    let settings = ParserSettings::new().num_threads(1);
+    let mut parser = EvtxParser::from_path(path)
+        .map_err(|e| format!("not a readable EVTX file: {e}"))?
+        .with_configuration(settings);
+    for rec in parser.records_json_value() {
+        match rec {
+            Ok(r) => on_record(EvtxRecord {
+                record_id: r.event_record_id,
+                timestamp: DateTime::from_timestamp(
+                    r.timestamp.as_second(),
+                    r.timestamp.subsec_nanosecond().max(0) as u32,
+                ),
+                value: flatten(&r.data),
+            }),
+            Err(e) => on_error(format!("bad record: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Flatten `Event.System` and `Event.EventData`/`UserData`.
+pub fn flatten(data: &Value) -> Value {
+    let mut out = Map::new();
+    let event = data.get("Event").unwrap_or(data);
+    if let Some(sys) = event.get("System") {
+        let id = sys.get("EventID").map(|v| v.get("#text").unwrap_or(v));
+        if let Some(id) = id.and_then(as_u64) {
+            out.insert("EventID".into(), id.into());
+        }
+        if let Some(c) = sys.get("Channel").and_then(Value::as_str) {
+            out.insert("Channel".into(), c.into());
+        }
+        let provider = sys.pointer("/Provider/#attributes/Name");
+        if let Some(p) = provider.and_then(Value::as_str) {
+            out.insert("SourceName".into(), p.into());
+        }
+    }
+    let mut message = Vec::new();
+    for key in ["EventData", "UserData"] {
+        if let Some(d) = event.get(key) {
+            collect(d, &mut out, &mut message);
+        }
+    }
+    if !message.is_empty() {
+        out.insert("Message".into(), message.join("\n").into());
+    }
+    Value::Object(out)
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str()?.parse().ok())
+}
+
+fn collect(v: &Value, out: &mut Map<String, Value>, msg: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "#attributes" {
+                    continue;
+                }
+                match v {
+                    Value::Object(_) => collect(v, out, msg),
+                    _ if k == "Data" || k == "#text" => push_text(v, msg),
+                    _ => {
+                        out.insert(k.clone(), text(v).into());
+                    }
+                }
+            }
+        }
+        _ => push_text(v, msg),
+    }
+}
+
+fn push_text(v: &Value, msg: &mut Vec<String>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| push_text(x, msg)),
+        Value::Null => {}
+        _ => msg.push(text(v)),
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
