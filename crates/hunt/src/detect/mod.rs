@@ -10,6 +10,7 @@ mod httpproxy;
 mod iis;
 #[cfg(test)]
 mod tests;
+mod textlogs;
 
 use std::path::Path;
 
@@ -62,6 +63,10 @@ pub fn classify_log(path: &Path) -> Option<LogSource> {
     {
         return Some(LogSource::EventJson);
     }
+    // Test-ProxyLogon reads OABGenerator logs with no extension filter.
+    if full.contains("/oabgeneratorlog/") {
+        return Some(LogSource::OabGenerator);
+    }
     if !name.ends_with(".log") {
         return None;
     }
@@ -90,9 +95,8 @@ pub fn scan_log(
         LogSource::Iis => iis::scan(&mut scan, opts),
         LogSource::EventJson => events::scan_jsonl(&mut scan, opts),
         LogSource::Evtx => events::scan_evtx(&mut scan, opts),
-        // Other readers are not wired yet: coverage stays empty so the
-        // engine reports these sources as not examined.
-        _ => {}
+        LogSource::OabGenerator => textlogs::scan_oab(&mut scan, opts),
+        LogSource::EcpServer => textlogs::scan_ecp(&mut scan, opts),
     }
     scan.finish()
 }

@@ -152,3 +152,41 @@ fn binary_and_missing_files_do_not_panic() {
     assert_eq!(r.errors.len(), 1);
     assert!(r.errors[0].subject.contains("missing.log"));
 }
+
+#[test]
+fn oab_write_outside_clientaccess_oab_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "2021-03-03T08:00:00.000Z,x,Download failed and temporary \
+file 'C:\\inetpub\\wwwroot\\aspnet_client\\x.aspx' needs to be removed\n\
+2021-03-03T08:00:01.000Z,x,Download failed and temporary file \
+'C:\\Program Files\\Microsoft\\Exchange Server\\V15\\ClientAccess\\OAB\\\
+t.tmp' needs to be removed\n";
+    let p = write(dir.path(), "OABGeneratorLog/OAB.log", body);
+    assert_eq!(classify_log(&p), Some(LogSource::OabGenerator));
+    let r = scan_log(&p, LogSource::OabGenerator, &LogScanOptions::default());
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(
+        r.findings[0].details["written_path"],
+        r"C:\inetpub\wwwroot\aspnet_client\x.aspx"
+    );
+    assert_eq!(r.coverage.records, 2);
+}
+
+#[test]
+fn ecp_set_vdir_with_markup_in_url_not_plain_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "#Fields: TimeStamp,ServerName,EventId,EventData\n\
+2021-03-03T09:00:00.000Z,EX1,ECP.Request,\"S:CMD=Set-OabVirtualDirectory.\
+ExternalUrl='http://f/#<script language=JScript>x</script>'.Identity='OAB';\
+S:USR=lab\\admin;S:BLD=15.1.2176.2\"\n\
+2021-03-03T09:00:01.000Z,EX1,ECP.Request,\"S:CMD=Set-OabVirtualDirectory.\
+ExternalUrl='https://mail.lab/OAB';S:USR=lab\\admin\"\n";
+    let p = write(dir.path(), "ECP/Server/ECPServer1.log", body);
+    assert_eq!(classify_log(&p), Some(LogSource::EcpServer));
+    let r = scan_log(&p, LogSource::EcpServer, &LogScanOptions::default());
+    assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
+    let d = &r.findings[0].details;
+    assert_eq!(d["cmdlet"], "Set-OabVirtualDirectory");
+    assert!(d["payload"].starts_with("<script"));
+    assert_eq!(d["user"], r"lab\admin");
+}
