@@ -4,7 +4,7 @@
 usage: gen.py OUT_DIR [SIZE_GIB]   (default 2)
 Half the bytes go to HttpProxy/Owa CSV logs, half to IIS W3C logs, in
 256 MiB files. Hits (ServerInfo~ anchors, /ecp/y.js with an SSRF cookie,
-autodiscover.json?@) are planted every 5,000,000 lines; benign lines fill
+autodiscover.json?@) are planted every 1,000,000 lines; benign lines fill
 the rest. Fixed dates, fixed seed: the output is reproducible.
 """
 import os, random, sys
@@ -55,7 +55,7 @@ def write(kind, budget):
                 chunk = []
                 for _ in range(10000):
                     i += 1
-                    hit = i % 5_000_000 == 0
+                    hit = i % 1_000_000 == 0
                     hits += hit
                     chunk.append((hp_line if kind == "hp" else iis_line)(i, hit))
                 s = "".join(chunk)

@@ -56,11 +56,19 @@ pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
         if text.starts_with('#') || text.trim().is_empty() {
             return;
         }
+        // Cheap prefilter: only rows naming the SSRF markers are split;
+        // others only give their timestamp (first column in every known
+        // layout) to the coverage.
+        let candidate = text.contains('~');
+        if !candidate && header.index("DateTime") == Some(0) {
+            let ts = text.split(',').next().and_then(parse_time);
+            scan.record(ts);
+            return;
+        }
         let row = split_csv(text);
         let ts = header.get(&row, "DateTime").and_then(parse_time);
         scan.record(ts);
-        // Cheap prefilter: only rows naming the SSRF markers are parsed on.
-        if !text.contains("ServerInfo~") && !text.contains("Server~") {
+        if !candidate {
             return;
         }
         if !Scan::in_window(opts, ts) {
