@@ -3,3 +3,5 @@
 #![deny(missing_docs)]
 
 pub mod detect;
+pub mod files;
+pub mod place;

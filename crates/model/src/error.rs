@@ -7,9 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What kind of thing went wrong with one item.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ItemErrorKind {
@@ -49,11 +47,7 @@ impl ItemError {
         kind: ItemErrorKind,
         message: impl Into<String>,
     ) -> Self {
-        ItemError {
-            subject: subject.into(),
-            kind,
-            message: message.into(),
-        }
+        ItemError { subject: subject.into(), kind, message: message.into() }
     }
 }
 

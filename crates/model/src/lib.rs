@@ -16,16 +16,16 @@ pub mod scan;
 mod text;
 
 pub use error::{ItemError, ItemErrorKind};
-pub use finding::{
-    Family, Finding, Grade, Severity, SourceRef, Verdict,
-};
+pub use finding::{Family, Finding, Grade, Severity, SourceRef, Verdict};
 pub use text::{csv_safe, terminal_safe};
 
 /// Version of the JSON shape of every document vigie writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Name and version of the tool, written into every document.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 pub struct ToolInfo {
     /// Always `vigie`.
     pub name: String,
