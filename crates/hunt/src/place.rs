@@ -42,11 +42,7 @@ pub struct WinPath {
 ///
 /// `exchange_root`, when the input is the Exchange install folder itself
 /// (`--exchange-root`), maps it to the default install path.
-pub fn windows_path(
-    path: &Path,
-    base: &Path,
-    exchange_root: bool,
-) -> WinPath {
+pub fn windows_path(path: &Path, base: &Path, exchange_root: bool) -> WinPath {
     let rel = path.strip_prefix(base).unwrap_or(path);
     let mut parts: Vec<String> = rel
         .components()
@@ -78,10 +74,7 @@ pub fn windows_path(
         .or_else(|| exchange_start(&parts))
         .unwrap_or(0);
     let display = if start > 0 && is_exchange_only(&parts[start..]) {
-        format!(
-            r"C:\Program Files\Microsoft\{}",
-            parts[start..].join("\\")
-        )
+        format!(r"C:\Program Files\Microsoft\{}", parts[start..].join("\\"))
     } else {
         format!(r"C:\{}", parts[start..].join("\\"))
     };
@@ -94,15 +87,11 @@ pub fn windows_path(
 
 /// A copy of just the Exchange folder: `.../Exchange Server/V15/...`.
 fn exchange_start(parts: &[String]) -> Option<usize> {
-    parts
-        .iter()
-        .position(|p| p.eq_ignore_ascii_case("exchange server"))
+    parts.iter().position(|p| p.eq_ignore_ascii_case("exchange server"))
 }
 
 fn is_exchange_only(parts: &[String]) -> bool {
-    parts
-        .first()
-        .is_some_and(|p| p.eq_ignore_ascii_case("exchange server"))
+    parts.first().is_some_and(|p| p.eq_ignore_ascii_case("exchange server"))
 }
 
 /// The kind of place a file sits in, most specific first.
@@ -223,11 +212,8 @@ pub fn is_legit_in(dir: ShellDir, below: &str) -> bool {
 /// The URL path a file in a web folder is served under (lower case), if
 /// any: `\FrontEnd\HttpProxy\owa\auth\x.aspx` -> `/owa/auth/x.aspx`.
 pub fn url_path(lower: &str) -> Option<String> {
-    const ROOTS: &[&str] = &[
-        r"\frontend\httpproxy\",
-        r"\clientaccess\",
-        r"c:\inetpub\wwwroot\",
-    ];
+    const ROOTS: &[&str] =
+        &[r"\frontend\httpproxy\", r"\clientaccess\", r"c:\inetpub\wwwroot\"];
     let rest = ROOTS.iter().find_map(|r| {
         let i = lower.find(r)?;
         Some(&lower[i + r.len()..])
