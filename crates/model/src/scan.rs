@@ -112,3 +112,21 @@ pub struct HostResult {
     /// Milliseconds spent on the host.
     pub elapsed_ms: u64,
 }
+
+impl HostResult {
+    /// How the host is judged, as one word for tables, charts and run
+    /// diffs: `vulnerable`, `patched`, `unknown` (Exchange, build not
+    /// judged), `not_exchange`, `closed` or `error`.
+    pub fn state(&self) -> &'static str {
+        match self.status {
+            HostStatus::Exchange => match &self.assessment {
+                Some(a) if a.open_cves().next().is_some() => "vulnerable",
+                Some(_) => "patched",
+                None => "unknown",
+            },
+            HostStatus::NotExchange => "not_exchange",
+            HostStatus::Closed => "closed",
+            HostStatus::Error => "error",
+        }
+    }
+}

@@ -278,16 +278,7 @@ fn hunt_errors(body: &mut String, report: &HuntReport) {
 
 /// How a scanned host is judged, as one word for tables and charts.
 pub fn host_state(host: &HostResult) -> &'static str {
-    match host.status {
-        HostStatus::Exchange => match &host.assessment {
-            Some(a) if a.open_cves().next().is_some() => "vulnerable",
-            Some(_) => "patched",
-            None => "unknown",
-        },
-        HostStatus::NotExchange => "not_exchange",
-        HostStatus::Closed => "closed",
-        HostStatus::Error => "error",
-    }
+    host.state()
 }
 
 fn count<'a>(items: impl Iterator<Item = &'a str>) -> Vec<Bar> {

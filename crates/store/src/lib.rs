@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use vigie_model::hunt::HuntReport;
-use vigie_model::scan::{HostResult, HostStatus};
+use vigie_model::scan::HostResult;
 
 pub use diff::{Diff, HostChange, diff_runs};
 
@@ -161,16 +161,7 @@ pub fn default_path() -> Option<PathBuf> {
 /// How a scanned host is judged: `vulnerable`, `patched`, `unknown`,
 /// `not_exchange`, `closed` or `error`.
 pub fn host_state(host: &HostResult) -> &'static str {
-    match host.status {
-        HostStatus::Exchange => match &host.assessment {
-            Some(a) if a.open_cves().next().is_some() => "vulnerable",
-            Some(_) => "patched",
-            None => "unknown",
-        },
-        HostStatus::NotExchange => "not_exchange",
-        HostStatus::Closed => "closed",
-        HostStatus::Error => "error",
-    }
+    host.state()
 }
 
 /// The key that tells one server from another across runs.
