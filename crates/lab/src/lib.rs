@@ -38,8 +38,10 @@ mod server;
 
 pub use server::parse_head;
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -89,6 +91,23 @@ pub struct FleetConfig {
     /// processes (default 0): persona and `X-FEServer` name follow the
     /// index, so shards of one seed add up to the same fleet.
     pub first_index: u64,
+    /// Personas forced for some hosts, by host index (the same index as
+    /// `first_index` counts): a fleet "patched" between two scans is the
+    /// same seed with a few hosts overridden.
+    pub overrides: BTreeMap<u64, &'static Persona>,
+    /// How long the slow persona waits before each answer (default 3 s;
+    /// tests shorten it).
+    pub slow_delay: Duration,
+}
+
+impl FleetConfig {
+    /// The persona of host `index`: the override, else the seed's pick.
+    pub fn persona(&self, index: u64) -> &'static Persona {
+        self.overrides
+            .get(&index)
+            .copied()
+            .unwrap_or_else(|| persona::select(self.seed, index))
+    }
 }
 
 impl Default for FleetConfig {
@@ -101,6 +120,8 @@ impl Default for FleetConfig {
             http_port: 8080,
             record_requests: true,
             first_index: 0,
+            overrides: BTreeMap::new(),
+            slow_delay: Duration::from_secs(3),
         }
     }
 }
@@ -177,7 +198,7 @@ impl Fleet {
         for i in 0..config.hosts {
             let ip = Ipv4Addr::from(base + i as u32);
             let index = config.first_index + i as u64;
-            let persona = persona::select(config.seed, index);
+            let persona = config.persona(index);
             let want =
                 if persona.tls { config.https_port } else { config.http_port };
             let fe = format!("EXCH{:05}", index + 1);
@@ -198,6 +219,7 @@ impl Fleet {
                     legacy: tls10_only(persona).then(|| tls.legacy.clone()),
                     log: log.clone(),
                     stop: stop_rx.clone(),
+                    slow: config.slow_delay,
                 };
                 fleet
                     .tasks

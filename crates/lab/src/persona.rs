@@ -22,7 +22,8 @@ pub enum Behaviour {
     Tarpit,
     /// Answers every connection with bytes that are not HTTP.
     Garbage,
-    /// An Exchange 2019 CU14 that waits 3 seconds before each answer.
+    /// An Exchange 2019 CU14 that waits before each answer (3 s unless
+    /// `FleetConfig::slow_delay` says otherwise).
     Slow,
     /// Nothing listens.
     Closed,
@@ -43,6 +44,11 @@ pub struct ExchangeTraits {
     pub proxylogon: bool,
     /// Whether the build is open to CVE-2021-34473 (ProxyShell).
     pub proxyshell: bool,
+    /// CVE families a passive scan should find open (at the precision it
+    /// can see), judged as of [`EXPECTED_AS_OF`]. Written by hand from
+    /// the research notes, so the scanner and the build table are checked
+    /// against an independent oracle (a unit test keeps them in step).
+    pub open: &'static [&'static str],
 }
 
 /// One persona of the catalogue.
@@ -62,6 +68,7 @@ const fn ex(
     build: &'static str,
     proxylogon: bool,
     proxyshell: bool,
+    open: &'static [&'static str],
 ) -> ExchangeTraits {
     ExchangeTraits {
         build,
@@ -70,8 +77,50 @@ const fn ex(
         eomt: false,
         proxylogon,
         proxyshell,
+        open,
     }
 }
+
+/// The judgement date the expected open families hold for (after the
+/// last update in the embedded table, so every listed CVE counts).
+pub const EXPECTED_AS_OF: &str = "2026-09-01";
+
+// Open families by patch level. Exchange 2010 RU30 misses only RU32's
+// CVE-2021-26857. Before Mar21SU everything is open; Mar21SU closes
+// ProxyLogon only; Apr/May21SU close ProxyShell and ProxyToken;
+// ProxyNotShell/OWASSRF need Nov22SU; 2016/2019 before CU14 keep the
+// Extended Protection NTLM relay (CVE-2024-21410) open; 2013 never had it.
+const E10_RU30: &[&str] = &["ProxyLogon"];
+const E13_PRE: &[&str] = &[
+    "OWASSRF",
+    "Other",
+    "ProxyLogon",
+    "ProxyNotShell",
+    "ProxyShell",
+    "ProxyToken",
+];
+const E13_MAR21: &[&str] =
+    &["OWASSRF", "Other", "ProxyNotShell", "ProxyShell", "ProxyToken"];
+const E1619_PRE: &[&str] = &[
+    "NTLM relay",
+    "OWASSRF",
+    "Other",
+    "ProxyLogon",
+    "ProxyNotShell",
+    "ProxyShell",
+    "ProxyToken",
+];
+const E1619_MAR21: &[&str] = &[
+    "NTLM relay",
+    "OWASSRF",
+    "Other",
+    "ProxyNotShell",
+    "ProxyShell",
+    "ProxyToken",
+];
+const E1619_PRE_NOV22: &[&str] =
+    &["NTLM relay", "OWASSRF", "Other", "ProxyNotShell"];
+const CURRENT: &[&str] = &[];
 
 const fn exchange(
     name: &'static str,
@@ -98,38 +147,85 @@ const ESE: &str = "Exchange Server SE";
 
 /// Every persona, in a fixed order (selection indexes into it).
 pub const PERSONAS: &[Persona] = &[
-    exchange("ex2010-sp3-ru30", E10, ex("14.3.496.0", false, false)),
-    exchange("ex2013-cu23-vulnerable", E13, ex("15.0.1497.2", true, true)),
-    exchange("ex2013-cu23-mar21su", E13, ex("15.0.1497.12", false, true)),
-    exchange("ex2016-cu19-vulnerable", E16, ex("15.1.2176.2", true, true)),
-    exchange("ex2016-cu19-mar21su", E16, ex("15.1.2176.9", false, true)),
-    exchange("ex2016-cu23-rtm", E16, ex("15.1.2507.6", false, false)),
-    exchange("ex2019-cu8-vulnerable", E19, ex("15.2.792.3", true, true)),
-    exchange("ex2019-cu8-may21su", E19, ex("15.2.792.15", false, false)),
-    exchange("ex2019-cu15-aug26su", E19, ex("15.2.1748.49", false, false)),
-    exchange("exse-rtm-aug26su", ESE, ex("15.2.2562.46", false, false)),
+    exchange("ex2010-sp3-ru30", E10, ex("14.3.496.0", false, false, E10_RU30)),
+    exchange(
+        "ex2013-cu23-vulnerable",
+        E13,
+        ex("15.0.1497.2", true, true, E13_PRE),
+    ),
+    exchange(
+        "ex2013-cu23-mar21su",
+        E13,
+        ex("15.0.1497.12", false, true, E13_MAR21),
+    ),
+    exchange(
+        "ex2016-cu19-vulnerable",
+        E16,
+        ex("15.1.2176.2", true, true, E1619_PRE),
+    ),
+    exchange(
+        "ex2016-cu19-mar21su",
+        E16,
+        ex("15.1.2176.9", false, true, E1619_MAR21),
+    ),
+    exchange(
+        "ex2016-cu23-rtm",
+        E16,
+        ex("15.1.2507.6", false, false, E1619_PRE_NOV22),
+    ),
+    exchange(
+        "ex2019-cu8-vulnerable",
+        E19,
+        ex("15.2.792.3", true, true, E1619_PRE),
+    ),
+    exchange(
+        "ex2019-cu8-may21su",
+        E19,
+        ex("15.2.792.15", false, false, E1619_PRE_NOV22),
+    ),
+    exchange(
+        "ex2019-cu15-aug26su",
+        E19,
+        ex("15.2.1748.49", false, false, CURRENT),
+    ),
+    exchange(
+        "exse-rtm-aug26su",
+        ESE,
+        ex("15.2.2562.46", false, false, CURRENT),
+    ),
     exchange(
         "ex2016-cu19-stripped",
         E16,
         ExchangeTraits {
             owa_header: false,
             ecp_blocked: true,
-            ..ex("15.1.2176.2", true, true)
+            // Only the CU shows: what is open whatever the SU level.
+            ..ex("15.1.2176.2", true, true, E1619_PRE_NOV22)
         },
     ),
     exchange(
         "ex2019-cu8-ecp-blocked",
         E19,
-        ExchangeTraits { ecp_blocked: true, ..ex("15.2.792.3", true, true) },
+        ExchangeTraits {
+            ecp_blocked: true,
+            ..ex("15.2.792.3", true, true, E1619_PRE)
+        },
     ),
     exchange(
         "ex2016-cu19-eomt",
         E16,
-        ExchangeTraits { eomt: true, ..ex("15.1.2176.2", true, true) },
+        ExchangeTraits {
+            eomt: true,
+            ..ex("15.1.2176.2", true, true, E1619_PRE)
+        },
     ),
     Persona {
         tls: false,
-        ..exchange("ex2019-cu14-http", E19, ex("15.2.1544.4", false, false))
+        ..exchange(
+            "ex2019-cu14-http",
+            E19,
+            ex("15.2.1544.4", false, false, CURRENT),
+        )
     },
     other("iis-default", true, Behaviour::Iis),
     other("nginx", false, Behaviour::Nginx),
@@ -144,6 +240,9 @@ pub const PERSONAS: &[Persona] = &[
 
 /// The build the slow persona serves.
 pub const SLOW_BUILD: &str = "15.2.1544.4";
+
+/// What the slow persona is, once it answers.
+pub const SLOW_TRAITS: ExchangeTraits = ex(SLOW_BUILD, false, false, CURRENT);
 
 /// What a faithful scanner should conclude about a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +259,15 @@ pub struct ExpectedVerdict {
     /// What the opt-in ProxyLogon cookie probe should report (`None`
     /// when nothing listens).
     pub ssrf: Option<SsrfOutcome>,
+    /// The host's state word, as `HostResult::state` gives it:
+    /// `vulnerable`, `patched`, `unknown`, `not_exchange`, `closed`,
+    /// `error` (judged as of [`EXPECTED_AS_OF`]).
+    #[serde(default)]
+    pub state: String,
+    /// CVE families with an open CVE (sorted, as the build assessment
+    /// names them), judged as of [`EXPECTED_AS_OF`].
+    #[serde(default)]
+    pub open_families: Vec<String>,
 }
 
 /// Deterministic persona for host `index` of a fleet seeded with `seed`.
@@ -187,31 +295,42 @@ impl Persona {
     pub fn expected(&self) -> ExpectedVerdict {
         match self.behaviour {
             Behaviour::Exchange(t) => exchange_expected(&t),
-            Behaviour::Slow => {
-                exchange_expected(&ex(SLOW_BUILD, false, false))
+            Behaviour::Slow => exchange_expected(&SLOW_TRAITS),
+            Behaviour::Iis | Behaviour::Nginx => no_exchange(
+                HostStatus::NotExchange,
+                "not_exchange",
+                Some(SsrfOutcome::NotExchange),
+            ),
+            Behaviour::Tarpit | Behaviour::Garbage => no_exchange(
+                HostStatus::Error,
+                "error",
+                Some(SsrfOutcome::Error),
+            ),
+            Behaviour::Closed => {
+                no_exchange(HostStatus::Closed, "closed", None)
             }
-            Behaviour::Iis | Behaviour::Nginx => ExpectedVerdict {
-                status: HostStatus::NotExchange,
-                build: None,
-                precision: None,
-                proxylogon: "unknown".into(),
-                ssrf: Some(SsrfOutcome::NotExchange),
-            },
-            Behaviour::Tarpit | Behaviour::Garbage => ExpectedVerdict {
-                status: HostStatus::Error,
-                build: None,
-                precision: None,
-                proxylogon: "unknown".into(),
-                ssrf: Some(SsrfOutcome::Error),
-            },
-            Behaviour::Closed => ExpectedVerdict {
-                status: HostStatus::Closed,
-                build: None,
-                precision: None,
-                proxylogon: "unknown".into(),
-                ssrf: None,
-            },
         }
+    }
+}
+
+/// Looks a persona up by name.
+pub fn by_name(name: &str) -> Option<&'static Persona> {
+    PERSONAS.iter().find(|p| p.name == name)
+}
+
+fn no_exchange(
+    status: HostStatus,
+    state: &str,
+    ssrf: Option<SsrfOutcome>,
+) -> ExpectedVerdict {
+    ExpectedVerdict {
+        status,
+        build: None,
+        precision: None,
+        proxylogon: "unknown".into(),
+        ssrf,
+        state: state.into(),
+        open_families: Vec::new(),
     }
 }
 
@@ -247,6 +366,8 @@ fn exchange_expected(t: &ExchangeTraits) -> ExpectedVerdict {
         precision: Some(precision),
         proxylogon: proxylogon.into(),
         ssrf: Some(ssrf),
+        state: if t.open.is_empty() { "patched" } else { "vulnerable" }.into(),
+        open_families: t.open.iter().map(|f| f.to_string()).collect(),
     }
 }
 
@@ -291,6 +412,27 @@ mod tests {
                 table.rows().iter().any(|r| r.build == b),
                 "{b} missing from the build table"
             );
+        }
+    }
+
+    /// Guards the hand-written oracle against drift of the build table:
+    /// the families each persona expects are those the table finds open.
+    #[test]
+    fn expected_families_match_the_build_table() {
+        let table = vigie_builds::Table::embedded();
+        let as_of = EXPECTED_AS_OF.parse().unwrap();
+        for p in PERSONAS {
+            let e = p.expected();
+            let Some(build) = &e.build else { continue };
+            let a = table.assess(build, as_of).unwrap();
+            let mut got: Vec<String> =
+                a.open_cves().map(|c| c.family.clone()).collect();
+            got.sort();
+            got.dedup();
+            assert_eq!(got, e.open_families, "{}", p.name);
+            let mut sorted = e.open_families.clone();
+            sorted.sort();
+            assert_eq!(sorted, e.open_families, "{} unsorted", p.name);
         }
     }
 

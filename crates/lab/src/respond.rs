@@ -9,7 +9,7 @@
 //! emulator only picks a canned answer.
 
 use crate::persona::{
-    Behaviour, ExchangeTraits, Persona, SLOW_BUILD, cu_part,
+    Behaviour, ExchangeTraits, Persona, SLOW_TRAITS, cu_part,
 };
 
 /// A parsed request head.
@@ -57,14 +57,7 @@ pub fn respond(persona: &Persona, fe: &str, req: &Request) -> Action {
 }
 
 fn slow_traits() -> ExchangeTraits {
-    ExchangeTraits {
-        build: SLOW_BUILD,
-        owa_header: true,
-        ecp_blocked: false,
-        eomt: false,
-        proxylogon: false,
-        proxyshell: false,
-    }
+    SLOW_TRAITS
 }
 
 struct Resp {

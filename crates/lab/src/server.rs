@@ -20,8 +20,6 @@ use crate::respond::{Action, Request, respond};
 const MAX_HEAD: usize = 16 * 1024;
 /// Idle time before a keep-alive connection is closed.
 const IDLE: Duration = Duration::from_secs(10);
-/// Delay of the slow persona before each answer.
-const SLOW: Duration = Duration::from_secs(3);
 
 /// What one accept loop needs.
 #[derive(Clone)]
@@ -33,6 +31,8 @@ pub(crate) struct HostCtx {
     pub legacy: Option<Arc<openssl::ssl::SslAcceptor>>,
     pub log: Option<Arc<Mutex<Vec<RequestRecord>>>>,
     pub stop: watch::Receiver<bool>,
+    /// Delay of the slow persona before each answer.
+    pub slow: Duration,
 }
 
 pub(crate) async fn accept_loop(listener: TcpListener, ctx: HostCtx) {
@@ -127,7 +127,7 @@ async fn http_loop<S>(
         };
         record(ctx, local, peer, &req);
         if ctx.persona.behaviour == Behaviour::Slow {
-            tokio::time::sleep(SLOW).await;
+            tokio::time::sleep(ctx.slow).await;
         }
         let close = req
             .header("Connection")

@@ -112,6 +112,7 @@ async fn fleet(base: [u8; 4]) -> Fleet {
         http_port: 0,
         record_requests: true,
         first_index: 0,
+        ..Default::default()
     })
     .await
     .unwrap()

@@ -99,6 +99,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         http_port: args.http_port,
         record_requests: record,
         first_index: args.first_index,
+        ..Default::default()
     })
     .await
     .context("starting the lab fleet")?;
