@@ -1,0 +1,255 @@
+//! The demo section of `hunt`: two server trees forged into the demo
+//! folder (one compromised the way the real OTRF ProxyLogon run was, one
+//! clean with logs reaching back before the exposure window), hunted,
+//! their verdicts printed and their reports written.
+//!
+//! The compromised tree carries the real OTRF events (MIT), kept XOR-
+//! encoded in the repository because they hold the planted web shell
+//! text, and decoded here into the demo folder. The dropped page itself
+//! is a harmless stand-in: its place (an unknown page in `owa\auth`) is
+//! what gives it away.
+
+use std::io::Write;
+use std::path::Path;
+
+use vigie_hunt::engine::{HuntOptions, hunt};
+
+/// The real OTRF ProxyLogon events, each byte XORed with 0x5A.
+const OTRF_XOR: &[u8] = include_bytes!(
+    "../../../../hunt/tests/fixtures/real/otrf-proxylogon/subset.jsonl.xor"
+);
+
+const EXCHANGE: &str = "Program Files/Microsoft/Exchange Server/V15";
+
+const HTTPPROXY_FIELDS: &[&str] = &[
+    "DateTime",
+    "RequestId",
+    "Protocol",
+    "UrlHost",
+    "UrlStem",
+    "AuthenticatedUser",
+    "AnchorMailbox",
+    "UserAgent",
+    "ClientIpAddress",
+    "ServerHostName",
+    "HttpStatus",
+    "Method",
+    "TargetServer",
+    "RoutingHint",
+    "BackEndCookie",
+];
+
+const IIS_FIELDS: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query \
+s-port cs-username c-ip cs(User-Agent) cs(Cookie) sc-status sc-substatus \
+sc-win32-status time-taken";
+
+/// One HttpProxy row from `(field, value)` pairs; other fields empty.
+pub(super) fn httpproxy_row(values: &[(&str, &str)]) -> String {
+    HTTPPROXY_FIELDS
+        .iter()
+        .map(|f| {
+            values
+                .iter()
+                .find(|(k, _)| k == f)
+                .map_or(String::new(), |(_, v)| v.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn httpproxy_log(rows: &[String]) -> String {
+    let mut s = format!(
+        "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2176.002\r\n\
+         #Log-type: HttpProxy Logs\r\n#Fields: {}\r\n",
+        HTTPPROXY_FIELDS.join(",")
+    );
+    for r in rows {
+        s.push_str(r);
+        s.push_str("\r\n");
+    }
+    s
+}
+
+fn iis_log(rows: &[&str]) -> String {
+    let mut s = format!(
+        "#Software: Microsoft Internet Information Services 10.0\r\n\
+         #Version: 1.0\r\n#Fields: {IIS_FIELDS}\r\n"
+    );
+    for r in rows {
+        s.push_str(r);
+        s.push_str("\r\n");
+    }
+    s
+}
+
+fn write(root: &Path, rel: &str, data: &[u8]) -> anyhow::Result<()> {
+    let p = root.join(rel);
+    if let Some(dir) = p.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(p, data)?;
+    Ok(())
+}
+
+fn benign_proxy(when: &str, host: &str) -> String {
+    httpproxy_row(&[
+        ("DateTime", when),
+        ("Protocol", "Owa"),
+        ("UrlStem", "/owa/"),
+        ("AuthenticatedUser", "alice@contoso.local"),
+        ("AnchorMailbox", "Smtp~alice@contoso.local"),
+        ("UserAgent", "Mozilla/5.0"),
+        ("ClientIpAddress", "10.0.0.7"),
+        ("ServerHostName", host),
+        ("HttpStatus", "200"),
+        ("Method", "GET"),
+    ])
+}
+
+const BENIGN_IIS_OLD: &str = "2020-12-01 08:00:00 10.0.0.5 GET /owa/ - 443 \
+alice 10.0.0.7 Mozilla/5.0 - 200 0 0 12";
+const BENIGN_IIS_NEW: &str = "2021-03-20 08:00:00 10.0.0.5 GET /owa/ - 443 \
+alice 10.0.0.7 Mozilla/5.0 - 200 0 0 12";
+
+/// A server a ProxyLogon attacker went through.
+pub(super) fn forge_compromised(
+    root: &Path,
+    host: &str,
+) -> anyhow::Result<()> {
+    let ssrf = httpproxy_row(&[
+        ("DateTime", "2021-03-14T01:39:50.512Z"),
+        ("Protocol", "Ecp"),
+        ("UrlStem", "/ecp/y.js"),
+        (
+            "AnchorMailbox",
+            "ServerInfo~a]@MXS01.contoso.local:444/ecp/proxyLogon.ecp?#",
+        ),
+        ("UserAgent", "python-requests/2.25.1"),
+        ("ClientIpAddress", "127.0.0.1"),
+        ("ServerHostName", host),
+        ("HttpStatus", "241"),
+        ("Method", "POST"),
+        ("TargetServer", "MXS01.contoso.local"),
+    ]);
+    let proxy =
+        httpproxy_log(&[benign_proxy("2020-12-01T08:00:00.000Z", host), ssrf]);
+    write(
+        root,
+        &format!(
+            "{EXCHANGE}/Logging/HttpProxy/Ecp/HttpProxy_2021031401-1.LOG"
+        ),
+        proxy.as_bytes(),
+    )?;
+    let iis = iis_log(&[
+        BENIGN_IIS_OLD,
+        "2021-03-14 01:39:50 127.0.0.1 POST /ecp/y.js - 443 - 127.0.0.1 \
+         python-requests/2.25.1 X-BEResource=a]@MXS01:444/ecp/proxyLogon.ecp?~1941962754 \
+         200 0 0 31",
+        "2021-03-14 01:40:20 127.0.0.1 GET /owa/auth/ohyeah.aspx - 443 - \
+         127.0.0.1 python-requests/2.25.1 - 200 0 0 15",
+    ]);
+    write(
+        root,
+        "inetpub/logs/LogFiles/W3SVC1/u_ex210314.log",
+        iis.as_bytes(),
+    )?;
+    let events: Vec<u8> = OTRF_XOR.iter().map(|b| b ^ 0x5A).collect();
+    write(
+        root,
+        "Windows/System32/winevt/Logs/proxylogon_ssrf_rce_poc.json",
+        &events,
+    )?;
+    let auth = format!("{EXCHANGE}/FrontEnd/HttpProxy/owa/auth");
+    write(root, &format!("{auth}/logon.aspx"), b"<%@ Page %>\r\n")?;
+    // A harmless stand-in for the dropped web shell: its place betrays it.
+    write(
+        root,
+        &format!("{auth}/ohyeah.aspx"),
+        b"http://f/<!-- stand-in for the OAB config dump with a shell -->\r\n",
+    )?;
+    std::fs::create_dir_all(
+        root.join("inetpub/wwwroot/aspnet_client/system_web"),
+    )?;
+    Ok(())
+}
+
+/// A server whose logs reach back before the window and show nothing.
+pub(super) fn forge_clean(root: &Path, host: &str) -> anyhow::Result<()> {
+    let proxy = httpproxy_log(&[
+        benign_proxy("2020-12-01T08:00:00.000Z", host),
+        benign_proxy("2021-03-20T08:00:00.000Z", host),
+    ]);
+    write(
+        root,
+        &format!(
+            "{EXCHANGE}/Logging/HttpProxy/Owa/HttpProxy_2020120108-1.LOG"
+        ),
+        proxy.as_bytes(),
+    )?;
+    let iis = iis_log(&[BENIGN_IIS_OLD, BENIGN_IIS_NEW]);
+    write(
+        root,
+        "inetpub/logs/LogFiles/W3SVC1/u_ex201201.log",
+        iis.as_bytes(),
+    )?;
+    let auth = format!("{EXCHANGE}/FrontEnd/HttpProxy/owa/auth");
+    write(root, &format!("{auth}/logon.aspx"), b"<%@ Page %>\r\n")?;
+    std::fs::create_dir_all(
+        root.join("inetpub/wwwroot/aspnet_client/system_web"),
+    )?;
+    Ok(())
+}
+
+/// Forge both trees into the demo folder, hunt them, write the reports.
+pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
+    writeln!(
+        ctx.out,
+        "== vigie hunt (forged server trees, real OTRF events)"
+    )?;
+    let base = ctx.dir.join("hunt");
+    let evidence = base.join("evidence");
+    if evidence.exists() {
+        // Our own forged trees from an earlier demo run, never evidence.
+        std::fs::remove_dir_all(&evidence)?;
+    }
+    let reports = base.join("reports");
+    let cases = [("EXCH01", true), ("EXCH02", false)];
+    let mut jsonl = Vec::new();
+    for (host, compromised) in cases {
+        let root = evidence.join(host).join("C");
+        if compromised {
+            forge_compromised(&root, host)?;
+        } else {
+            forge_clean(&root, host)?;
+        }
+        let opts = HuntOptions {
+            inputs: vec![root.clone()],
+            ..HuntOptions::default()
+        };
+        let output = hunt(&opts, &|_| {})?;
+        let r = &output.report;
+        writeln!(
+            ctx.out,
+            "{host}: {} ({} findings, {} timeline events)",
+            r.verdict.as_str(),
+            r.findings.len(),
+            output.timeline.len()
+        )?;
+        for f in &r.families {
+            writeln!(
+                ctx.out,
+                "  {:<30} {}",
+                f.family.label(),
+                f.verdict.as_str()
+            )?;
+        }
+        super::write_out(&output, &reports)?;
+        serde_json::to_writer(&mut jsonl, r)?;
+        jsonl.push(b'\n');
+    }
+    let all = base.join("hunts.jsonl");
+    std::fs::write(&all, jsonl)?;
+    ctx.results.push(all);
+    writeln!(ctx.out, "reports: {}", reports.display())?;
+    Ok(())
+}
