@@ -393,8 +393,10 @@ mod tests {
         assert_eq!(roots[0].walk, PathBuf::from(r"D:\Exchange\V15"));
         assert_eq!(roots[0].kind, RootKind::ExchangeRoot);
         assert!(
-            roots.iter().any(|r| r.walk
-                == PathBuf::from(r"C:\Windows\System32\winevt\Logs"))
+            roots
+                .iter()
+                .any(|r| r.walk
+                    == Path::new(r"C:\Windows\System32\winevt\Logs"))
         );
         let roots = live_roots(&|_| None);
         assert_eq!(roots[0].kind, RootKind::Tree);

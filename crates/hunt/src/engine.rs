@@ -281,7 +281,7 @@ fn files_phase(
                                 }
                             }
                             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                            if n % 64 == 0 {
+                            if n.is_multiple_of(64) {
                                 progress(Progress::Files { done: n });
                             }
                         }

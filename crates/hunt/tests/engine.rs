@@ -243,7 +243,7 @@ fn hostile_inputs_become_errors_and_the_hunt_goes_on() {
     {
         std::os::unix::fs::symlink(&c, c.join("Windows/loop")).unwrap();
     }
-    let out = run(&[c.clone()]);
+    let out = run(std::slice::from_ref(&c));
     let r = &out.report;
     let about = |name: &str| r.errors.iter().any(|e| e.subject.contains(name));
     assert!(about("HttpProxy_huge.LOG"), "{:#?}", r.errors);
@@ -266,7 +266,8 @@ fn unreadable_file_is_an_error_naming_it() {
     quiet_logs(&c);
     let p = c.join("inetpub/logs/LogFiles/W3SVC1/u_ex210102.log");
     std::fs::write(&p, "x").unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0)).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000))
+        .unwrap();
     if std::fs::read(&p).is_ok() {
         eprintln!("running as root: permissions do not apply, skipped");
         return;
