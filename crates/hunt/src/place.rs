@@ -73,7 +73,7 @@ pub fn windows_path(path: &Path, base: &Path, exchange_root: bool) -> WinPath {
         .position(|p| VOLUME_MARKERS.contains(&p.to_lowercase().as_str()))
         .or_else(|| exchange_start(&parts))
         .unwrap_or(0);
-    let display = if start > 0 && is_exchange_only(&parts[start..]) {
+    let display = if is_exchange_only(&parts[start..]) {
         format!(r"C:\Program Files\Microsoft\{}", parts[start..].join("\\"))
     } else {
         format!(r"C:\{}", parts[start..].join("\\"))
