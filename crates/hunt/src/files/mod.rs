@@ -187,7 +187,9 @@ impl FileWorker<'_> {
         if found.is_empty() {
             return out;
         }
-        let sha = content.sha256.or_else(|| hash_small(&ctx, &mut out));
+        let sha = content
+            .sha256
+            .or_else(|| hash_small(&ctx, &mut content, &mut out));
         let sha_hex = sha.map(hex::encode);
         for f in &mut found {
             if let Some(h) = &sha_hex {
@@ -449,11 +451,18 @@ fn is_shell(f: &Finding) -> bool {
 
 /// Hash a file with findings that was not read whole, if it is small
 /// enough (evidence deserves a hash; huge dumps are left unhashed).
-fn hash_small(ctx: &FileCtx<'_>, out: &mut FileOutcome) -> Option<[u8; 32]> {
-    if ctx.size == 0 || ctx.size > MAX_SCAN_SIZE as u64 {
+fn hash_small(
+    ctx: &FileCtx<'_>,
+    c: &mut Content,
+    out: &mut FileOutcome,
+) -> Option<[u8; 32]> {
+    if ctx.size > MAX_SCAN_SIZE as u64 {
         return None;
     }
-    match File::open(ctx.path).and_then(sha256_reader) {
+    let file = c.file.as_mut()?;
+    let hashed =
+        file.seek(SeekFrom::Start(0)).and_then(|_| sha256_reader(&mut *file));
+    match hashed {
         Ok((d, n)) => {
             out.bytes_read += n;
             Some(d)
