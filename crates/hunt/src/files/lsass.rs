@@ -107,7 +107,7 @@ pub fn read_dump<R: Read + Seek>(
     }
     let name_at = u64::from(u32_at(&first, 4 + 20));
     let len = u32_at(&read_at(r, name_at, 4, size, "module name")?, 0);
-    if len > MAX_NAME || len % 2 != 0 {
+    if len > MAX_NAME || !len.is_multiple_of(2) {
         return Err(DumpError::Malformed("module name length"));
     }
     let raw = read_at(r, name_at + 4, len as usize, size, "module name")?;
