@@ -502,6 +502,31 @@ fn io_error(ctx: &FileCtx<'_>, what: &str, e: &std::io::Error) -> ItemError {
     )
 }
 
+/// Every parser of the file checks on untrusted bytes, for the fuzz
+/// target `fuzz/fuzz_targets/hunt_files.rs` (hash and filename IOC lists,
+/// minidumps, compiled-page XML, magic bytes). Returns a count of what
+/// was parsed, so the work is not optimised away.
+#[doc(hidden)]
+pub fn fuzz_parsers(data: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(data);
+    let mut errors = Vec::new();
+    let mut list = HashList::default();
+    list.add_text(&text, "fuzz", &mut errors);
+    let iocs = names::NameIocs::compile(
+        names::parse(&text, "fuzz", &mut errors),
+        &mut errors,
+    );
+    let mut cursor = std::io::Cursor::new(data);
+    let dump = lsass::read_dump(&mut cursor, data.len() as u64);
+    list.len()
+        + iocs.matches(&text).len()
+        + errors.len()
+        + usize::from(dump.is_ok())
+        + compiled::virtual_path(data).map_or(0, |v| v.len())
+        + usize::from(archive::kind("zip", data).is_some())
+        + usize::from(webshell::export_kind("aspx", data).is_some())
+}
+
 /// SHA-256 of a file, hex lower case, streamed (for the OAB check:
 /// "the file the exploit wrote still exists, and this is its hash").
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {

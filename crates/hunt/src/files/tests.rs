@@ -111,6 +111,21 @@ fn drop_folder_non_pages_are_context_and_configs_suspicious() {
 }
 
 #[test]
+fn pages_in_oab_folders_are_shells_and_oab_files_are_not() {
+    let oab = format!("{V15}/FrontEnd/HttpProxy/OAB");
+    let o = check(&format!("{oab}/x.aspx"), b"harmless");
+    assert_eq!(rules_of(&o), ["VG-FS-003"]);
+    assert_eq!(o.webshell_url.as_deref(), Some("/oab/x.aspx"));
+    let o = check(&format!("{oab}/web.config"), b"<x/>");
+    assert!(o.findings.is_empty());
+    let guid = "ClientAccess/OAB/8e2a5d1c-1111-2222-3333-444455556666";
+    let o = check(&format!("{V15}/{guid}/oab.xml"), b"<OAB/>");
+    assert!(o.findings.is_empty());
+    let o = check(&format!("{V15}/{guid}/shell.aspx"), b"x");
+    assert_eq!(o.findings[0].details["folder"], r"ClientAccess\OAB");
+}
+
+#[test]
 fn allowlist_data_parses_and_matches_components() {
     let a = webshell::Allowlist::embedded();
     assert_eq!(a.len(), 4);
@@ -481,4 +496,25 @@ fn rule_catalogue_ids_are_unique_and_documented() {
     }
     ids.dedup();
     assert_eq!(ids.len(), rules::ALL.len());
+}
+
+#[test]
+fn parsers_survive_arbitrary_bytes() {
+    let dump = minidump(r"C:\Windows\System32\lsass.exe");
+    for cut in 0..dump.len() {
+        fuzz_parsers(&dump[..cut]);
+    }
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for len in [0, 1, 7, 64, 4096] {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        fuzz_parsers(&bytes);
+    }
+    assert!(fuzz_parsers(b"(((;1\n\\\\a;70;[\nMDMP") > 0);
 }

@@ -69,9 +69,35 @@ fn dir_label(dir: ShellDir) -> &'static str {
     }
 }
 
+/// OAB virtual directories: Exchange serves only address book files and
+/// a `web.config` there, never a page (shells were dropped there too).
+const PAGE_FREE: [(&str, &str); 2] = [
+    (r"\frontend\httpproxy\oab\", r"HttpProxy\OAB"),
+    (r"\clientaccess\oab\", r"ClientAccess\OAB"),
+];
+
+/// A page in an OAB folder.
+fn oab_page(ctx: &FileCtx<'_>) -> Option<Finding> {
+    let (_, label) =
+        PAGE_FREE.iter().find(|(n, _)| ctx.win.lower.contains(n))?;
+    if !is_script_ext(&ctx.ext) {
+        return None;
+    }
+    let grade = Grade::Compromised;
+    let summary = format!(
+        "{} in {label}: a page IIS runs, where Exchange serves only \
+         address book files",
+        ctx.win.display
+    );
+    let d = details([("folder", label.to_string())]);
+    Some(ctx.finding(&rules::DROP_DIR, grade, severity_of(grade), summary, d))
+}
+
 /// A file in a drop folder that Exchange and IIS do not put there.
 pub fn drop_dir(ctx: &FileCtx<'_>, allow: &Allowlist) -> Option<Finding> {
-    let (dir, below) = shell_drop_dir(&ctx.win.lower)?;
+    let Some((dir, below)) = shell_drop_dir(&ctx.win.lower) else {
+        return oab_page(ctx);
+    };
     if is_legit_in(dir, below) || allow.allows(dir, below) {
         return None;
     }
@@ -92,7 +118,7 @@ pub fn drop_dir(ctx: &FileCtx<'_>, allow: &Allowlist) -> Option<Finding> {
 }
 
 /// What the first bytes of a page say it really is.
-fn export_kind(ext: &str, head: &[u8]) -> Option<&'static str> {
+pub fn export_kind(ext: &str, head: &[u8]) -> Option<&'static str> {
     // `.cer` is an ASP extension to IIS but also the normal name of a
     // DER certificate: only PST content counts there.
     if !is_script_ext(ext) {
