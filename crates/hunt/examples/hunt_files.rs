@@ -53,7 +53,11 @@ fn main() {
     }
     let mut w = std::io::stdout().lock();
     let _ = writeln!(w, "rules load: {:.2} s", load.as_secs_f64());
-    let _ = writeln!(w, "hunt (load + walk + checks): {:.2} s", total.as_secs_f64());
+    let _ = writeln!(
+        w,
+        "hunt (load + walk + checks): {:.2} s",
+        total.as_secs_f64()
+    );
     for (k, v) in &out.report.stats {
         let _ = writeln!(w, "stat {k}: {v}");
     }
