@@ -1,6 +1,6 @@
 //! EVTX reader: each record as a flat JSON object shaped like the common
 //! JSON exports (`EventID`, `Channel`, `SourceName`, event data fields,
-//! `Message` for unnamed data), so one set of rules serves both.
+//! `Level`, `Message` for unnamed data), so one set of rules serves both.
 
 use std::path::Path;
 
@@ -54,6 +54,10 @@ pub fn flatten(data: &Value) -> Value {
         let id = sys.get("EventID").map(|v| v.get("#text").unwrap_or(v));
         if let Some(id) = id.and_then(as_u64) {
             out.insert("EventID".into(), id.into());
+        }
+        let level = sys.get("Level").map(|v| v.get("#text").unwrap_or(v));
+        if let Some(level) = level.and_then(as_u64) {
+            out.insert("Level".into(), level.to_string().into());
         }
         if let Some(c) = sys.get("Channel").and_then(Value::as_str) {
             out.insert("Channel".into(), c.into());

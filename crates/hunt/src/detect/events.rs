@@ -9,6 +9,7 @@ use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
 use super::common::{Rule, Scan, parse_time};
+use super::tpl;
 
 /// Exchange management cmdlet used by the exploit chains.
 pub const CMDLET: Rule = Rule {
@@ -75,6 +76,19 @@ pub struct Event<'a> {
 impl Event<'_> {
     fn str(&self, key: &str) -> &str {
         self.value.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// Event level as text (`2` = error); exports write it as a number
+    /// or a string.
+    fn level(&self) -> Option<String> {
+        match self.value.get("Level")? {
+            Value::String(s) if s.trim().eq_ignore_ascii_case("error") => {
+                Some("2".into())
+            }
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
     }
 
     fn id(&self) -> Option<u64> {
@@ -183,14 +197,40 @@ pub fn check_event(
         }
         _ => {}
     }
-    if ev.str("SourceName").contains("Unified Messaging")
-        && msg.contains("System.InvalidCastException")
+    um_cast(scan, ev, msg, number, ts);
+}
+
+/// CVE-2021-26857: a Unified Messaging event with an
+/// InvalidCastException. Test-ProxyLogon only reads error-level events;
+/// others are kept as probes.
+fn um_cast(
+    scan: &mut Scan,
+    ev: &Event<'_>,
+    msg: &str,
+    n: u64,
+    ts: Option<Ts>,
+) {
+    let source = ev.str("SourceName");
+    if !source.contains("Unified Messaging")
+        || !tpl::like(msg, "*System.InvalidCastException*")
     {
-        let mut d = BTreeMap::new();
-        d.insert("message".into(), msg.to_string());
-        let s = "UM service crashed on a cast (deserialisation)".to_string();
-        scan.push(&UM_CAST, Grade::Attempt, number, ts, s, d);
+        return;
     }
+    let level = ev.level();
+    let mut d = BTreeMap::new();
+    d.insert("message".into(), msg.to_string());
+    let grade = match level.as_deref() {
+        None | Some("2") => Grade::Attempt,
+        Some(l) => {
+            d.insert("level".into(), l.to_string());
+            Grade::Probe
+        }
+    };
+    if tpl::cve_26857(source, level.as_deref().unwrap_or(""), msg) {
+        d.insert(tpl::KEY.into(), "CVE-2021-26857".into());
+    }
+    let s = "UM service crashed on a cast (deserialisation)".to_string();
+    scan.push(&UM_CAST, grade, n, ts, s, d);
 }
 
 fn ends_with_any(path: &str, names: &[&str]) -> bool {

@@ -13,6 +13,7 @@ use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
 use super::common::{Rule, Scan, parse_time};
+use super::tpl;
 
 /// CVE-2021-26855 SSRF via the AnchorMailbox / BackEndCookie routing.
 pub const SSRF: Rule = Rule {
@@ -48,7 +49,13 @@ const DETAIL_COLUMNS: &[(&str, &str)] = &[
 /// Scan one HttpProxy log.
 pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
     let mut header = Header::default();
+    // Test-ProxyLogon's Import-Csv names columns from line 1 only,
+    // whatever that line holds.
+    let mut first = Header::default();
     scan.lines(|scan, number, text| {
+        if number == 1 {
+            first = Header::new(split_csv(text));
+        }
         if let Some(h) = csv_header(text) {
             header = h;
             return;
@@ -74,17 +81,45 @@ pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
         if !Scan::in_window(opts, ts) {
             return;
         }
-        check_row(scan, &header, &row, number, ts);
+        let headers = Headers { own: &header, first: &first };
+        check_row(scan, headers, &row, number, ts);
     });
+}
+
+/// The header in force, and the one Test-ProxyLogon would use.
+#[derive(Clone, Copy)]
+struct Headers<'a> {
+    own: &'a Header,
+    first: &'a Header,
+}
+
+/// Which Test-ProxyLogon checks report this row, reading its columns the
+/// way `Import-Csv` does (names from line 1).
+fn tpl_label(
+    scan: &Scan,
+    first: &Header,
+    row: &[String],
+) -> Vec<&'static str> {
+    let anchor = first.get(row, "AnchorMailbox").unwrap_or("");
+    let status = first.get(row, "HttpStatus").unwrap_or("");
+    let mut out = Vec::new();
+    if tpl::cve_26855(anchor) {
+        out.push("CVE-2021-26855");
+    }
+    if tpl::cve_27065_reset(&scan.path, anchor, status) {
+        out.push("CVE-2021-27065");
+    }
+    out
 }
 
 fn check_row(
     scan: &mut Scan,
-    header: &Header,
+    headers: Headers<'_>,
     row: &[String],
     number: u64,
     ts: Option<chrono::DateTime<chrono::Utc>>,
 ) {
+    let header = headers.own;
     let anchor = header.get(row, "AnchorMailbox").unwrap_or("");
     let cookie = header.get(row, "BackEndCookie").unwrap_or("");
     let status = header.get(row, "HttpStatus").unwrap_or("");
@@ -98,6 +133,10 @@ fn check_row(
         if let Some(v) = header.get(row, col).filter(|v| !v.is_empty()) {
             details.insert(key.to_string(), v.to_string());
         }
+    }
+    let label = tpl_label(scan, headers.first, row);
+    if !label.is_empty() {
+        details.insert(tpl::KEY.into(), label.join(","));
     }
     let lower = anchor.to_ascii_lowercase();
     let answered = status == "200" || status == "241";

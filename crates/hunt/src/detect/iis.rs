@@ -54,6 +54,63 @@ pub const WEBSHELL: Rule = Rule {
     attack: &["T1505.003"],
 };
 
+/// Request from a user agent seen in ProxyLogon exploitation.
+pub const EXPLOIT_AGENT: Rule = Rule {
+    id: "VG-IIS-006",
+    title: "Request from a known ProxyLogon exploit user agent",
+    family: Family::ProxyLogon,
+    cves: &["CVE-2021-26855", "CVE-2021-27065"],
+    attack: &["T1190"],
+};
+
+/// Where a user agent counts, and the agents (lower-case, `+` already
+/// turned into spaces). From Microsoft's HAFNIUM/MSTIC list as carried by
+/// signature-base `apt_hafnium_log_sigs.yar` and Sigma
+/// `web_exchange_exploitation_hafnium.yml`.
+enum AgentScope {
+    /// Anywhere on the server (no legitimate client sends it).
+    Anywhere,
+    /// Only on `/ecp/` or `/owa/auth/` (real crawlers and admin scripts
+    /// use these agents elsewhere).
+    EcpOrOwaAuth,
+}
+
+/// Known exploit user agents: substring (lower-case) and scope.
+const EXPLOIT_AGENTS: &[(&str, AgentScope)] = &[
+    ("exchangeservicesclient/0.0.0.0", AgentScope::Anywhere),
+    ("antsword/", AgentScope::Anywhere),
+    ("python-requests/", AgentScope::EcpOrOwaAuth),
+    ("duckduckbot/", AgentScope::EcpOrOwaAuth),
+    ("facebookexternalhit/", AgentScope::EcpOrOwaAuth),
+    ("baiduspider/", AgentScope::EcpOrOwaAuth),
+    ("bingbot/", AgentScope::EcpOrOwaAuth),
+    ("googlebot/", AgentScope::EcpOrOwaAuth),
+    ("exabot-thumbnails", AgentScope::EcpOrOwaAuth),
+    ("yahoo! slurp", AgentScope::EcpOrOwaAuth),
+    ("yandexbot/", AgentScope::EcpOrOwaAuth),
+    ("chrome/51.0.2704.103", AgentScope::EcpOrOwaAuth),
+];
+
+/// Literals (lower-case) whose presence a raw line needs before the
+/// user-agent rule can fire on it; `+` and space forms of multi-word
+/// agents. Not wired in yet: the raw-buffer prefilter will use it.
+#[allow(dead_code)]
+pub const AGENT_LITERALS: &[&str] = &[
+    "exchangeservicesclient/0.0.0.0",
+    "antsword/",
+    "python-requests/",
+    "duckduckbot/",
+    "facebookexternalhit/",
+    "baiduspider/",
+    "bingbot/",
+    "googlebot/",
+    "exabot-thumbnails",
+    "yahoo!+slurp",
+    "yahoo! slurp",
+    "yandexbot/",
+    "chrome/51.0.2704.103",
+];
+
 /// One parsed request.
 struct Request<'a> {
     stem: String,
@@ -61,6 +118,7 @@ struct Request<'a> {
     cookie: &'a str,
     method: &'a str,
     status: &'a str,
+    agent: String,
 }
 
 /// Scan one IIS log.
@@ -101,10 +159,16 @@ fn check_row(
         cookie: get("cs(Cookie)"),
         method: get("cs-method"),
         status: get("sc-status"),
+        agent: get("cs(User-Agent)").replace('+', " ").to_ascii_lowercase(),
     };
     let Some((rule, why)) = classify(&req, opts) else { return };
     let ok = req.status.starts_with('2');
-    let grade = if rule.id == WEBSHELL.id && ok {
+    let post = req.method.eq_ignore_ascii_case("POST");
+    let grade = if rule.id == EXPLOIT_AGENT.id {
+        // An agent alone proves no success: probe, or attempt when it
+        // posts to the server.
+        if post { Grade::Attempt } else { Grade::Probe }
+    } else if rule.id == WEBSHELL.id && ok {
         Grade::Compromised
     } else if ok {
         Grade::Exploited
@@ -165,7 +229,20 @@ fn classify(
     if r.stem.starts_with("/ecp/") && r.cookie.contains("SecurityToken=") {
         return Some((&PROXYTOKEN, "ECP request with SecurityToken"));
     }
-    None
+    exploit_agent(r).map(|why| (&EXPLOIT_AGENT, why))
+}
+
+/// The known exploit agent this request carries, where it counts.
+fn exploit_agent(r: &Request<'_>) -> Option<&'static str> {
+    let targeted =
+        r.stem.starts_with("/ecp/") || r.stem.starts_with("/owa/auth/");
+    EXPLOIT_AGENTS
+        .iter()
+        .find(|(a, scope)| {
+            r.agent.contains(a)
+                && (targeted || matches!(scope, AgentScope::Anywhere))
+        })
+        .map(|_| "known exploit user agent")
 }
 
 /// `<1-3 chars>.js` as in ProxyLogon's `/ecp/y.js`.

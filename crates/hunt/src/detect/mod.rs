@@ -11,6 +11,7 @@ mod iis;
 #[cfg(test)]
 mod tests;
 mod textlogs;
+mod tpl;
 
 use std::path::Path;
 

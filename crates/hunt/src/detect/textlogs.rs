@@ -7,6 +7,7 @@ use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
 use super::common::{Rule, Scan, parse_time};
+use super::tpl;
 
 /// CVE-2021-26858 arbitrary file write through the OAB generator.
 pub const OAB_WRITE: Rule = Rule {
@@ -26,7 +27,8 @@ pub const ECP_VDIR: Rule = Rule {
     attack: &["T1505.003"],
 };
 
-const OAB_MARK: &str = "Download failed and temporary file ";
+/// Lower-case, matched against a lower-cased line.
+const OAB_MARK: &str = "download failed and temporary file ";
 
 /// Time at the start of a line (`2021-03-03T...` up to the first comma).
 fn line_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -41,22 +43,63 @@ pub fn scan_oab(scan: &mut Scan, opts: &LogScanOptions) {
         }
         let ts = line_time(text);
         scan.record(ts);
-        let Some(i) = text.find(OAB_MARK) else { return };
-        if !Scan::in_window(opts, ts) {
-            return;
+        if Scan::in_window(opts, ts) {
+            check_oab(scan, text, number, ts);
         }
-        let rest = &text[i + OAB_MARK.len()..];
-        let Some(end) = rest.find(" needs to be removed") else { return };
-        let path = rest[..end].trim_matches('\'');
-        let l = path.to_ascii_lowercase().replace('/', "\\");
-        if l.contains("\\clientaccess\\oab\\") {
-            return;
-        }
-        let mut d = BTreeMap::new();
-        d.insert("written_path".into(), path.to_string());
-        let s = format!("OAB download wrote {path}");
-        scan.push(&OAB_WRITE, Grade::Exploited, number, ts, s, d);
     });
+}
+
+/// `Download failed and temporary file <path> needs to be removed`
+/// (any case, as Select-String matches) with a path that, once `.`/`..`
+/// are resolved, is not inside a `ClientAccess\OAB` folder.
+fn check_oab(
+    scan: &mut Scan,
+    text: &str,
+    number: u64,
+    ts: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    // ASCII lower-casing keeps byte offsets, so `l` indexes `text`.
+    let l = text.to_ascii_lowercase();
+    let Some(i) = l.find(OAB_MARK) else { return };
+    let start = i + OAB_MARK.len();
+    let Some(end) = l[start..].find(" needs to be removed") else { return };
+    let captured = &text[start..start + end];
+    let path = captured.trim_matches('\'');
+    let resolved = resolve_dots(path);
+    if resolved.to_ascii_lowercase().contains("\\clientaccess\\oab\\") {
+        return;
+    }
+    let mut d = BTreeMap::new();
+    d.insert("written_path".into(), path.to_string());
+    if resolved != path.replace('/', "\\") {
+        d.insert("resolved_path".into(), resolved);
+    }
+    if tpl::cve_26858(captured) {
+        d.insert(tpl::KEY.into(), "CVE-2021-26858".into());
+    }
+    let s = format!("OAB download wrote {path}");
+    scan.push(&OAB_WRITE, Grade::Exploited, number, ts, s, d);
+}
+
+/// Resolve `.` and `..` segments of a Windows path, so
+/// `…\ClientAccess\OAB\..\..\FrontEnd\…` is seen for where it points.
+fn resolve_dots(path: &str) -> String {
+    let p = path.replace('/', "\\");
+    let lead = p.len() - p.trim_start_matches('\\').len();
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p[lead..].split('\\') {
+        match seg {
+            "." | "" => {}
+            ".." => {
+                // Never climb above the drive or share root.
+                if parts.len() > 1 {
+                    parts.pop();
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    format!("{}{}", &p[..lead], parts.join("\\"))
 }
 
 /// Scan an ECP server log.
@@ -103,6 +146,9 @@ fn check_ecp(
     if let Some(u) = l.find("s:usr=") {
         let user = text[u + 6..].split(';').next().unwrap_or("");
         d.insert("user".into(), user.to_string());
+    }
+    if tpl::cve_27065_ecp(text) {
+        d.insert(tpl::KEY.into(), "CVE-2021-27065".into());
     }
     let s = format!("{cmdlet} with markup in a URL parameter");
     scan.push(&ECP_VDIR, Grade::Exploited, number, ts, s, d);
