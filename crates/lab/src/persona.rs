@@ -257,7 +257,7 @@ pub struct ExpectedVerdict {
     /// build: `vulnerable`, `patched`, `not_affected`, `unknown`.
     pub proxylogon: String,
     /// What the opt-in ProxyLogon cookie probe should report (`None`
-    /// when nothing listens).
+    /// when it is never sent: nothing listens, or no HTTP answer).
     pub ssrf: Option<SsrfOutcome>,
     /// The host's state word, as `HostResult::state` gives it:
     /// `vulnerable`, `patched`, `unknown`, `not_exchange`, `closed`,
@@ -301,11 +301,11 @@ impl Persona {
                 "not_exchange",
                 Some(SsrfOutcome::NotExchange),
             ),
-            Behaviour::Tarpit | Behaviour::Garbage => no_exchange(
-                HostStatus::Error,
-                "error",
-                Some(SsrfOutcome::Error),
-            ),
+            // No HTTP answer: the scanner never gets as far as the
+            // active probe, so it reports none.
+            Behaviour::Tarpit | Behaviour::Garbage => {
+                no_exchange(HostStatus::Error, "error", None)
+            }
             Behaviour::Closed => {
                 no_exchange(HostStatus::Closed, "closed", None)
             }
@@ -344,7 +344,11 @@ fn exchange_expected(t: &ExchangeTraits) -> ExpectedVerdict {
     } else {
         (cu_part(t.build), Precision::CuOnly)
     };
-    let proxylogon = if is_2010 {
+    // Exchange SE (15.2.2562+) came after ProxyLogon: not affected.
+    let is_se = t.build.starts_with("15.2.")
+        && t.build.split('.').nth(2).and_then(|b| b.parse::<u32>().ok())
+            >= Some(2562);
+    let proxylogon = if is_2010 || is_se {
         "not_affected"
     } else if !exact {
         "unknown"

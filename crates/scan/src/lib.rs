@@ -15,6 +15,7 @@ pub mod fingerprint;
 pub mod http;
 #[cfg(feature = "legacy-tls")]
 mod legacy;
+pub mod output;
 pub mod probe;
 pub mod tls;
 

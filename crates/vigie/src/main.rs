@@ -50,7 +50,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cmd::scan::nmap_style_args(std::env::args_os()));
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),

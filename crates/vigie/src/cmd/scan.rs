@@ -6,8 +6,9 @@
 //! split one scan across machines, and `--resume` continues an interrupted
 //! run from its checkpoint.
 
+use std::ffi::OsString;
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,12 +17,14 @@ use chrono::NaiveDate;
 use vigie_scan::checkpoint::Checkpoint;
 use vigie_scan::engine::{EngineOptions, Plan, Summary, run as run_engine};
 use vigie_scan::http::Timeouts;
+use vigie_scan::output::{Format, OutputWriter};
 use vigie_scan::probe::{ProbeOptions, Scheme};
 use vigie_targets::{
     HostTarget, RangeSet, Shard, Spec, parse_exclusions, parse_ports,
     parse_spec,
 };
 
+use crate::cmd::history::RecordingWriter;
 use crate::exit::Outcome;
 
 /// Arguments of `vigie scan`.
@@ -35,6 +38,7 @@ pub struct Args {
     /// host:port, [v6]:port.
     pub targets: Vec<String>,
     /// Read targets from FILE, one per line (`-` for stdin; `#` comments).
+    /// (`-iL FILE` as in nmap works too.)
     #[arg(short = 'i', long = "input-list", visible_alias = "iL")]
     pub input_list: Vec<PathBuf>,
     /// Exclude addresses, CIDRs or ranges (comma-separated, repeatable).
@@ -77,9 +81,12 @@ pub struct Args {
     /// Checkpoint FILE: resumed from when it exists, kept up to date.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Write JSON lines to FILE instead of stdout (appended on resume).
+    /// Write results to FILE instead of stdout (appended on resume).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Output format (jsonl is the only one --resume can append to).
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: FormatArg,
     /// ACTIVE: also send Microsoft's ProxyLogon (CVE-2021-26855) cookie
     /// probe to Exchange servers.
     #[arg(long)]
@@ -96,6 +103,30 @@ pub struct Args {
     pub db: Option<PathBuf>,
 }
 
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// One JSON object per host:port and line (streamable, resumable).
+    Jsonl,
+    /// One JSON document with a `results` array.
+    Json,
+    /// One row per host:port, safe to open in a spreadsheet.
+    Csv,
+    /// Aligned columns for people.
+    Table,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Json => Format::Json,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Table => Format::Table,
+        }
+    }
+}
+
 /// `--scheme` values.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum SchemeArg {
@@ -105,6 +136,46 @@ pub enum SchemeArg {
     Https,
     /// Always HTTP.
     Http,
+}
+
+/// Accept nmap's `-iL FILE` for `vigie scan`: clap has no two-letter
+/// short options and would read `-iL` as `-i L`, so the exact word `-iL`
+/// after the `scan` subcommand (and before `--`) becomes `--input-list`.
+/// Nothing else is touched.
+pub fn nmap_style_args(
+    args: impl IntoIterator<Item = OsString>,
+) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut state = ArgvState::Global;
+    for (i, arg) in args.into_iter().enumerate() {
+        state = match state {
+            _ if i == 0 => ArgvState::Global,
+            ArgvState::Global if arg == "scan" => ArgvState::Scan,
+            ArgvState::Global if arg.to_string_lossy().starts_with('-') => {
+                ArgvState::Global
+            }
+            ArgvState::Global => ArgvState::Other,
+            ArgvState::Scan if arg == "--" => ArgvState::Other,
+            ArgvState::Scan if arg == "-iL" => {
+                out.push(OsString::from("--input-list"));
+                continue;
+            }
+            s => s,
+        };
+        out.push(arg);
+    }
+    out
+}
+
+/// Where [`nmap_style_args`] is in the command line.
+#[derive(Clone, Copy)]
+enum ArgvState {
+    /// Before the subcommand.
+    Global,
+    /// Inside `vigie scan`'s options.
+    Scan,
+    /// Another subcommand, or after `--`.
+    Other,
 }
 
 /// Run `vigie scan`.
@@ -153,7 +224,7 @@ async fn scan(
         }
     };
     let resuming = opts.resume.is_some();
-    let mut out: Box<dyn Write> = match &args.output {
+    let inner: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
             OpenOptions::new()
                 .create(true)
@@ -165,21 +236,25 @@ async fn scan(
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let mut recording = None;
+    let mut sink = Sink {
+        recorder: None,
+        out: OutputWriter::new(inner, args.format.into(), args.ssrf_check),
+    };
     if let Some(db) = &args.db {
         let db = (!db.as_os_str().is_empty()).then_some(db.as_path());
         let kind = vigie_store::RunKind::Scan;
-        let w = crate::cmd::history::RecordingWriter::new(
-            out,
+        sink.recorder = Some(crate::cmd::history::RecordingWriter::new(
+            std::io::sink(),
             db,
             kind,
             "vigie scan",
-        )?;
-        recording = Some(w.run());
-        out = Box::new(w);
+        )?);
     }
-    let summary = run_engine(plan, opts, &mut out, rx, &show).await?;
-    drop(out);
+    let recording = sink.recorder.as_ref().map(|r| r.run());
+    let summary = run_engine(plan, opts, &mut sink, rx, &show).await?;
+    let Sink { recorder, out } = sink;
+    out.finish().context("writing results")?;
+    drop(recorder);
     if let Some(run) = recording
         && !summary.interrupted
     {
@@ -189,6 +264,30 @@ async fn scan(
         b.finish_and_clear();
     }
     Ok(summary)
+}
+
+/// Where the engine's JSON lines go: the history database (when
+/// `--db`) and the chosen output format.
+struct Sink {
+    recorder: Option<RecordingWriter<std::io::Sink>>,
+    out: OutputWriter<Box<dyn Write>>,
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(r) = &mut self.recorder {
+            r.write_all(buf)?;
+        }
+        self.out.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(r) = &mut self.recorder {
+            r.flush()?;
+        }
+        self.out.flush()
+    }
 }
 
 fn progress_bar(disabled: bool) -> Option<indicatif::ProgressBar> {
@@ -221,6 +320,11 @@ fn engine_options(
         tls: secs(args.tls_timeout, "tls-timeout")?,
         request: secs(args.request_timeout, "request-timeout")?,
     };
+    anyhow::ensure!(
+        args.resume.is_none() || args.format == FormatArg::Jsonl,
+        "--resume appends to its output: use --format jsonl (then \
+         `vigie report` for CSV or HTML)"
+    );
     let resume = match &args.resume {
         Some(p) if p.exists() => {
             let cp = Checkpoint::load(p)?;
@@ -297,11 +401,38 @@ fn build_plan(args: &Args, errors: &mut u64) -> anyhow::Result<Targets> {
     })
 }
 
+/// Longest target or exclusion line accepted (a hostname is at most 253
+/// bytes; the rest is room for ports and comments).
+const MAX_LINE: usize = 4096;
+
+/// Feed each spec of a list file to `add`, one bounded line at a time:
+/// a huge or binary file costs at most one line of memory, and a bad line
+/// is named (`file:line`) and skipped.
 fn read_list(
     file: &Path,
     add: &mut dyn FnMut(&str, &str),
 ) -> anyhow::Result<()> {
-    let reader: Box<dyn BufRead> = if file == Path::new("-") {
+    let mut skip = |spec: &str, origin: &str| add(spec, origin);
+    for_each_line(file, &mut |line, origin| match line {
+        Ok(text) => {
+            let spec = text.split('#').next().unwrap_or("").trim();
+            if !spec.is_empty() {
+                skip(spec, origin);
+            }
+        }
+        // Not a spec at all: `add` reports it like any bad spec.
+        Err(why) => skip(&format!("<{why}>"), origin),
+    })
+}
+
+/// Calls `f` with each line of `file` (`-`: stdin) and its origin
+/// `file:line`; lines longer than [`MAX_LINE`] or not UTF-8 come as
+/// `Err(what was wrong)`.
+fn for_each_line(
+    file: &Path,
+    f: &mut dyn FnMut(Result<&str, &str>, &str),
+) -> anyhow::Result<()> {
+    let mut reader: Box<dyn BufRead> = if file == Path::new("-") {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
         Box::new(BufReader::new(
@@ -309,15 +440,48 @@ fn read_list(
                 .with_context(|| format!("{}", file.display()))?,
         ))
     };
-    for (n, line) in reader.lines().enumerate() {
-        let line =
-            line.with_context(|| format!("{}: reading", file.display()))?;
-        let spec = line.split('#').next().unwrap_or("").trim();
-        if !spec.is_empty() {
-            add(spec, &format!("{}:{}", file.display(), n + 1));
+    let mut buf = Vec::with_capacity(256);
+    for n in 1.. {
+        buf.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("{}: reading", file.display()))?;
+        if read == 0 {
+            break;
+        }
+        let origin = format!("{}:{n}", file.display());
+        if buf.len() > MAX_LINE && !buf.ends_with(b"\n") {
+            skip_rest_of_line(&mut reader)
+                .with_context(|| format!("{}: reading", file.display()))?;
+            f(Err("line longer than 4096 bytes"), &origin);
+            continue;
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(text) => f(Ok(text.trim_end_matches(['\n', '\r'])), &origin),
+            Err(_) => f(Err("not UTF-8 text"), &origin),
         }
     }
     Ok(())
+}
+
+fn skip_rest_of_line(reader: &mut dyn BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let len = chunk.len();
+                reader.consume(len);
+            }
+        }
+    }
 }
 
 fn exclusions(args: &Args) -> anyhow::Result<RangeSet> {
@@ -329,12 +493,35 @@ fn exclusions(args: &Args) -> anyhow::Result<RangeSet> {
         }
     }
     let mut set = parse_exclusions(&text).context("--exclude")?;
+    // A blocklist line that cannot be read is fatal: scanning what the
+    // user meant to exclude is worse than not scanning.
     for file in &args.exclude_file {
-        let body = std::fs::read_to_string(file)
-            .with_context(|| format!("{}", file.display()))?;
-        let more = parse_exclusions(&body)
-            .with_context(|| format!("{}", file.display()))?;
-        set.extend(&more);
+        let mut bad = None;
+        for_each_line(file, &mut |line, origin| {
+            if bad.is_some() {
+                return;
+            }
+            let spec = match line {
+                Ok(l) => l.split('#').next().unwrap_or("").trim(),
+                Err(why) => {
+                    bad = Some(format!("{origin}: {why}"));
+                    return;
+                }
+            };
+            match parse_spec(spec) {
+                _ if spec.is_empty() => {}
+                Ok(Spec::Range(a, b)) => set.insert(a, b),
+                _ => {
+                    bad = Some(format!(
+                        "{origin}: {spec:?} is not an address, CIDR or \
+                         range"
+                    ));
+                }
+            }
+        })?;
+        if let Some(e) = bad {
+            anyhow::bail!("exclusion list {e}");
+        }
     }
     Ok(set)
 }
