@@ -162,11 +162,20 @@ pub(super) fn forge_compromised(
     let auth = format!("{EXCHANGE}/FrontEnd/HttpProxy/owa/auth");
     write(root, &format!("{auth}/logon.aspx"), b"<%@ Page %>\r\n")?;
     // A harmless stand-in for the dropped web shell: its place betrays it.
+    let shell = format!("{auth}/ohyeah.aspx");
     write(
         root,
-        &format!("{auth}/ohyeah.aspx"),
+        &shell,
         b"http://f/<!-- stand-in for the OAB config dump with a shell -->\r\n",
     )?;
+    // Dated as in the real run (the Sysmon event of its write), so the
+    // file sits in the timeline next to the requests that planted it.
+    let planted =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_615_686_013); // 2021-03-14T01:40:13Z
+    std::fs::File::options()
+        .write(true)
+        .open(root.join(&shell))?
+        .set_modified(planted)?;
     std::fs::create_dir_all(
         root.join("inetpub/wwwroot/aspnet_client/system_web"),
     )?;
