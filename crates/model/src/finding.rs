@@ -115,6 +115,20 @@ pub enum Grade {
     Compromised,
 }
 
+impl Grade {
+    /// The severity a finding of this grade has unless its rule says
+    /// otherwise: a probe is low, a success high, a foothold critical.
+    pub fn severity(self) -> Severity {
+        match self {
+            Grade::Info => Severity::Info,
+            Grade::Probe => Severity::Low,
+            Grade::Attempt => Severity::Medium,
+            Grade::Exploited => Severity::High,
+            Grade::Compromised => Severity::Critical,
+        }
+    }
+}
+
 /// The overall judgement for one family or one server.
 #[derive(
     Debug,

@@ -141,13 +141,7 @@ pub const ALL: [&FsRule; 9] = [
 
 /// Severity follows grade, as for the log rules.
 pub fn severity_of(grade: Grade) -> Severity {
-    match grade {
-        Grade::Info => Severity::Info,
-        Grade::Probe => Severity::Low,
-        Grade::Attempt => Severity::Medium,
-        Grade::Exploited => Severity::High,
-        Grade::Compromised => Severity::Critical,
-    }
+    grade.severity()
 }
 
 /// What the rules know about the file being checked.
