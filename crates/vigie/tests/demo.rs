@@ -23,6 +23,7 @@ fn demo_runs_every_section_and_writes_its_reports() {
     // The forged compromised server and the clean one keep their verdicts.
     assert!(stdout.contains("EXCH01: compromised"), "{stdout}");
     assert!(stdout.contains("EXCH02: clean"), "{stdout}");
+    assert!(!stdout.contains("Some("), "{stdout}\n{stderr}");
     for file in [
         "report.html",
         "hunt/reports/EXCH01.html",

@@ -27,6 +27,9 @@ use vigie_targets::{
 use crate::cmd::history::RecordingWriter;
 use crate::exit::Outcome;
 
+mod demo;
+pub use demo::demo;
+
 /// Arguments of `vigie scan`.
 ///
 /// Passive by default: plain GETs of /owa/, the OWA logon page and the
@@ -564,113 +567,5 @@ fn print_summary(
             s.ssrf_vulnerable, s.ssrf_mitigated
         )?;
     }
-    Ok(())
-}
-
-/// Canned answers of the demo's stand-in servers (until the lab fleet
-/// is available): (name, X-OWA-Version header, logon page body).
-const DEMO_PERSONAS: &[(&str, &str, &str)] = &[
-    ("EX2019-CU8-unpatched", "X-OWA-Version: 15.2.792.3\r\n", ""),
-    ("EX2016-CU23", "", "<link href=\"/owa/auth/15.1.2507/t.css\">"),
-    ("EX2013-CU23-Mar21SU", "X-OWA-Version: 15.0.1497.12\r\n", ""),
-    ("web", "", "<html>hello</html>"),
-];
-
-/// One stand-in server on a loopback port, answering every request.
-async fn demo_server(persona: usize) -> anyhow::Result<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let port = l.local_addr()?.port();
-    let (name, header, body) = DEMO_PERSONAS[persona];
-    let fe = if name == "web" {
-        String::new()
-    } else {
-        format!("X-FEServer: {}\r\n", &name[..6])
-    };
-    let resp = format!(
-        "HTTP/1.1 200 OK\r\n{header}{fe}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let resp = resp.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 2048];
-                let _ = s.read(&mut buf).await;
-                let _ = s.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    Ok(port)
-}
-
-/// The demo section of `scan`: stand-in servers on loopback, scanned
-/// passively, results written as JSONL into the demo folder.
-pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
-    writeln!(ctx.out, "== vigie scan (loopback stand-in servers, passive)")?;
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let path = ctx.dir.join("scan.jsonl");
-    let summary = rt.block_on(async {
-        let mut hosts = Vec::new();
-        for i in 0..DEMO_PERSONAS.len() {
-            hosts.push(HostTarget {
-                host: "127.0.0.1".into(),
-                port: Some(demo_server(i).await?),
-            });
-        }
-        let plan = Plan {
-            set: RangeSet::new(),
-            hosts,
-            ports: vec![443],
-            seed: 0,
-            shard: Shard::ALL,
-        };
-        let opts = EngineOptions {
-            probe: ProbeOptions {
-                timeouts: Timeouts::default(),
-                ssrf_check: false,
-                as_of: NaiveDate::from_ymd_opt(2025, 6, 1)
-                    .context("demo date")?,
-                scheme: Scheme::Http,
-            },
-            rate: None,
-            max_inflight: 16,
-            checkpoint: None,
-            resume: None,
-            excluded: Default::default(),
-            per_subnet: 0,
-        };
-        let mut out = BufWriter::new(std::fs::File::create(&path)?);
-        let (_tx, rx) = tokio::sync::watch::channel(false);
-        let s = run_engine(&plan, opts, &mut out, rx, &|_, _| {}).await?;
-        anyhow::Ok(s)
-    })?;
-    let text = std::fs::read_to_string(&path)?;
-    for line in text.lines() {
-        let r: vigie_model::scan::HostResult = serde_json::from_str(line)?;
-        let open =
-            r.assessment.as_ref().map(|a| a.open_cves().count()).unwrap_or(0);
-        writeln!(
-            ctx.out,
-            "  {}:{} {:?} {} {} ({:?}) open CVEs: {}",
-            r.ip,
-            r.port,
-            r.status,
-            vigie_model::terminal_safe(r.product.as_deref().unwrap_or("-")),
-            vigie_model::terminal_safe(r.build.as_deref().unwrap_or("-")),
-            r.precision,
-            open
-        )?;
-    }
-    writeln!(
-        ctx.out,
-        "  {} hosts, {} Exchange, {} with open CVEs -> {}",
-        summary.probed,
-        summary.exchange,
-        summary.findings,
-        path.display()
-    )?;
-    ctx.results.push(path);
     Ok(())
 }
