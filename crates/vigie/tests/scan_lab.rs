@@ -195,11 +195,23 @@ fn scan_of_a_mixed_fleet_matches_the_manifest_and_stays_passive() {
     let results = by_target(&out.stdout);
     assert_eq!(results.len(), 600, "every address on both ports");
     assert_matches_manifest(lab.manifest(), &results, false);
+    // Nor does any result claim an active check.
+    for (key, r) in &results {
+        let active = r["evidence"].as_array().into_iter().flatten().any(|e| {
+            e["signal"].as_str().is_some_and(|s| s.starts_with("active:"))
+                || e["request"].as_str().is_some_and(|s| s.contains("ACTIVE"))
+        });
+        assert!(!active, "{key}: active evidence in a passive scan");
+    }
 
     let seen = lab.fleet().take_requests();
     assert!(!seen.is_empty());
     let active: Vec<_> = seen.iter().filter(|q| !is_passive(q)).collect();
     assert!(active.is_empty(), "not passive: {active:#?}");
+    // Each Exchange host was read with the passive requests only.
+    for path in [OWA, LOGON] {
+        assert!(seen.iter().any(|q| q.path == path), "{path} never sent");
+    }
 }
 
 #[test]
