@@ -98,6 +98,10 @@ pub struct FleetConfig {
     /// How long the slow persona waits before each answer (default 3 s;
     /// tests shorten it).
     pub slow_delay: Duration,
+    /// Wait this long before every answer of every host (default none):
+    /// stands for a network round trip in benchmarks, so a scanner's
+    /// concurrency shows as it would on a real network.
+    pub delay: Duration,
 }
 
 impl FleetConfig {
@@ -122,6 +126,7 @@ impl Default for FleetConfig {
             first_index: 0,
             overrides: BTreeMap::new(),
             slow_delay: Duration::from_secs(3),
+            delay: Duration::ZERO,
         }
     }
 }
@@ -220,6 +225,7 @@ impl Fleet {
                     log: log.clone(),
                     stop: stop_rx.clone(),
                     slow: config.slow_delay,
+                    delay: config.delay,
                 };
                 fleet
                     .tasks

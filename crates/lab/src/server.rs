@@ -33,6 +33,8 @@ pub(crate) struct HostCtx {
     pub stop: watch::Receiver<bool>,
     /// Delay of the slow persona before each answer.
     pub slow: Duration,
+    /// Delay of every answer (a simulated round trip).
+    pub delay: Duration,
 }
 
 pub(crate) async fn accept_loop(listener: TcpListener, ctx: HostCtx) {
@@ -128,6 +130,9 @@ async fn http_loop<S>(
         record(ctx, local, peer, &req);
         if ctx.persona.behaviour == Behaviour::Slow {
             tokio::time::sleep(ctx.slow).await;
+        }
+        if !ctx.delay.is_zero() {
+            tokio::time::sleep(ctx.delay).await;
         }
         let close = req
             .header("Connection")

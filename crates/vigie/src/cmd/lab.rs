@@ -56,6 +56,10 @@ struct ServeArgs {
     /// Also print one line per request on stderr.
     #[arg(long)]
     log_stderr: bool,
+    /// Wait this many milliseconds before every answer (a simulated
+    /// network round trip, for benchmarks).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay_ms: u64,
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     duration: Option<u64>,
@@ -99,6 +103,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         http_port: args.http_port,
         record_requests: record,
         first_index: args.first_index,
+        delay: Duration::from_millis(args.delay_ms),
         ..Default::default()
     })
     .await

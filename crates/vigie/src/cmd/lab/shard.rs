@@ -100,6 +100,8 @@ fn spawn(
         .arg(args.https_port.to_string())
         .arg("--http-port")
         .arg(args.http_port.to_string())
+        .arg("--delay-ms")
+        .arg(args.delay_ms.to_string())
         .arg("--manifest")
         .arg(manifest)
         .stdout(Stdio::null());
