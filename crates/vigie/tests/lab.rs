@@ -99,3 +99,50 @@ fn worker_processes_add_up_to_the_same_fleet() {
     assert_eq!(one.len(), 8);
     assert_eq!(one, split);
 }
+
+/// `--persona INDEX=NAME` upgrades chosen hosts and leaves the others as
+/// the seed drew them, also when worker processes serve the fleet.
+#[test]
+fn persona_overrides_change_only_the_chosen_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let personas = |m: &serde_json::Value| -> Vec<String> {
+        m.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["persona"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = personas(&serve(dir.path(), "127.78.4.1", "12"));
+    let after = serve_with(
+        dir.path(),
+        "127.78.5.1",
+        "12",
+        &[
+            "--persona",
+            "1=exse-rtm-aug26su",
+            "--persona",
+            "6=closed",
+            "--hosts-per-process",
+            "3",
+        ],
+    );
+    let mut want = before.clone();
+    want[1] = "exse-rtm-aug26su".into();
+    want[6] = "closed".into();
+    assert_eq!(personas(&after), want);
+    assert_eq!(after[1]["expected"]["state"], "patched");
+
+    for (bad, why) in [
+        ("8=closed", "hosts 0 to 7"),
+        ("1=ex2099", "no persona \"ex2099\""),
+        ("x", "INDEX=NAME"),
+    ] {
+        Command::cargo_bin("vigie")
+            .unwrap()
+            .args(["lab", "serve", "--hosts", "8", "--duration", "1"])
+            .args(["--base", "127.78.6.1", "--persona", bad])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(why));
+    }
+}

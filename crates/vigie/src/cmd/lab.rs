@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use vigie_lab::persona::Persona;
 use vigie_lab::{Fleet, FleetConfig, ManifestEntry, RequestRecord};
 
 use crate::exit::Outcome;
@@ -60,6 +61,11 @@ struct ServeArgs {
     /// network round trip, for benchmarks).
     #[arg(long, value_name = "MS", default_value_t = 0)]
     delay_ms: u64,
+    /// Force host INDEX (0-based, in address order) to wear persona NAME
+    /// (repeatable): the same seed with a few hosts overridden is the same
+    /// fleet after some servers were upgraded.
+    #[arg(long = "persona", value_name = "INDEX=NAME", value_parser = parse_override)]
+    overrides: Vec<Override>,
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long, value_name = "SECS")]
     duration: Option<u64>,
@@ -75,6 +81,36 @@ struct ServeArgs {
     worker: bool,
 }
 
+/// One `--persona INDEX=NAME`.
+#[derive(Debug, Clone, Copy)]
+struct Override {
+    index: u64,
+    persona: &'static Persona,
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.index, self.persona.name)
+    }
+}
+
+fn parse_override(s: &str) -> Result<Override, String> {
+    let (index, name) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected INDEX=NAME"))?;
+    let index = index
+        .trim()
+        .parse()
+        .map_err(|_| format!("{index:?} is not a host index"))?;
+    let persona =
+        vigie_lab::persona::by_name(name.trim()).ok_or_else(|| {
+            let names: Vec<&str> =
+                vigie_lab::PERSONAS.iter().map(|p| p.name).collect();
+            format!("no persona {name:?} (known: {})", names.join(", "))
+        })?;
+    Ok(Override { index, persona })
+}
+
 /// Run `vigie lab`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let LabCommand::Serve(args) = args.command;
@@ -87,6 +123,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Workers get every override and use those of their slice.
+    let end = args.first_index + args.hosts as u64;
+    let outside = args.overrides.iter().find(|o| o.index >= end);
+    if let Some(o) = outside.filter(|_| !args.worker) {
+        anyhow::bail!(
+            "--persona {o}: the fleet has hosts 0 to {}",
+            end.saturating_sub(1)
+        );
+    }
     let per_process = args
         .hosts_per_process
         .unwrap_or_else(vigie_lab::hosts_per_process)
@@ -104,6 +149,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         record_requests: record,
         first_index: args.first_index,
         delay: Duration::from_millis(args.delay_ms),
+        overrides: args
+            .overrides
+            .iter()
+            .map(|o| (o.index, o.persona))
+            .collect(),
         ..Default::default()
     })
     .await

@@ -108,6 +108,9 @@ fn spawn(
     if let Some(log) = &args.request_log {
         cmd.arg("--request-log").arg(log);
     }
+    for o in &args.overrides {
+        cmd.arg("--persona").arg(o.to_string());
+    }
     if args.log_stderr {
         cmd.arg("--log-stderr");
     }
