@@ -8,6 +8,7 @@
 
 use std::io::BufRead;
 
+pub mod blocks;
 pub mod evtx;
 
 /// Longest line kept; longer lines are skipped and reported.

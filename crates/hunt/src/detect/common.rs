@@ -6,7 +6,9 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use aho_corasick::{AhoCorasick, Input};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use vigie_logs::blocks::{Block, BlockReader, Lines};
 use vigie_logs::{LineEvent, LineReader};
 use vigie_model::hunt::{LogSource, SourceCoverage};
 use vigie_model::{
@@ -36,6 +38,8 @@ pub struct Scan {
     pub coverage: SourceCoverage,
     pub findings: Vec<Finding>,
     pub errors: Vec<ItemError>,
+    /// Oldest and newest canonical timestamps seen as raw bytes.
+    span: RawSpan,
 }
 
 impl Scan {
@@ -53,7 +57,57 @@ impl Scan {
             },
             findings: Vec::new(),
             errors: Vec::new(),
+            span: RawSpan::default(),
         }
+    }
+
+    /// Call `f` with each block of whole lines; errors are recorded.
+    pub fn blocks(&mut self, mut f: impl FnMut(&mut Scan, Lines<'_>)) {
+        let file = match File::open(&self.path_buf) {
+            Ok(f) => f,
+            Err(e) => {
+                self.error(ItemErrorKind::Io, format!("cannot open: {e}"));
+                return;
+            }
+        };
+        let mut reader = BlockReader::new(file);
+        loop {
+            match reader.next_block() {
+                Ok(Some(Block::Lines(lines))) => f(self, lines),
+                Ok(Some(Block::TooLong(n))) => self.error(
+                    ItemErrorKind::Limit,
+                    format!("line {n} longer than the line cap, skipped"),
+                ),
+                Ok(None) => return,
+                Err(e) => {
+                    self.error(ItemErrorKind::Io, format!("read error: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Count a record whose time is the raw text `raw`: a canonical
+    /// timestamp only widens the span by byte comparison (parsed once at
+    /// the end); anything else is parsed now.
+    pub fn record_raw(&mut self, raw: &[u8]) {
+        if !self.record_canonical(raw) {
+            self.record(parse_time(&String::from_utf8_lossy(raw)));
+        }
+    }
+
+    /// Count a record if `raw` is a canonical timestamp (or lies between
+    /// the bounds in the same layout); `false` (nothing counted) if not.
+    pub fn record_canonical(&mut self, raw: &[u8]) -> bool {
+        if self.span.within(raw) {
+            self.coverage.records += 1;
+        } else if Canonical::of(raw).is_some() {
+            self.coverage.records += 1;
+            self.span.observe(raw);
+        } else {
+            return false;
+        }
+        true
     }
 
     /// Call `f` with each line (number, text); errors are recorded.
@@ -136,6 +190,13 @@ impl Scan {
     }
 
     pub fn finish(mut self) -> LogScanResult {
+        for t in [&self.span.min, &self.span.max] {
+            if let Some(t) = Canonical::of(t).map(Canonical::time) {
+                let c = &mut self.coverage;
+                c.first = Some(c.first.map_or(t, |f| f.min(t)));
+                c.last = Some(c.last.map_or(t, |l| l.max(t)));
+            }
+        }
         self.coverage.covers_window =
             self.coverage.first.is_some_and(|f| f <= window_start());
         LogScanResult {
@@ -168,4 +229,180 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
         .map(|n| n.and_utc())
+}
+
+/// Oldest and newest canonical timestamps, kept as raw bytes so most
+/// records cost a byte comparison, not a parse.
+#[derive(Default)]
+struct RawSpan {
+    min: Vec<u8>,
+    max: Vec<u8>,
+}
+
+impl RawSpan {
+    /// Whether `raw` has the layout of both bounds and lies between them
+    /// (then it cannot widen the span, valid or not).
+    fn within(&self, raw: &[u8]) -> bool {
+        !self.min.is_empty()
+            && same_layout(raw, &self.min)
+            && same_layout(raw, &self.max)
+            && *self.min <= *raw
+            && *raw <= *self.max
+    }
+
+    /// Widen with a canonical timestamp.
+    fn observe(&mut self, raw: &[u8]) {
+        if self.min.is_empty() || earlier(raw, &self.min) {
+            self.min.clear();
+            self.min.extend_from_slice(raw);
+        }
+        if self.max.is_empty() || earlier(&self.max, raw) {
+            self.max.clear();
+            self.max.extend_from_slice(raw);
+        }
+    }
+}
+
+/// Whether canonical `a` is before canonical `b`: bytes compare in time
+/// order when both have the same layout, else both are parsed.
+fn earlier(a: &[u8], b: &[u8]) -> bool {
+    if same_layout(a, b) {
+        return a < b;
+    }
+    match (Canonical::of(a), Canonical::of(b)) {
+        (Some(a), Some(b)) => a.time() < b.time(),
+        _ => false,
+    }
+}
+
+fn same_layout(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a[10] == b[10]
+        && a[19..].iter().zip(&b[19..]).all(|(x, y)| {
+            x.is_ascii_digit() == y.is_ascii_digit()
+                && (x.is_ascii_digit() || x == y)
+        })
+}
+
+/// A timestamp `YYYY-MM-DD[T ]hh:mm:ss[.f{1,9}][Z]` with valid fields: it
+/// parses to the same UTC time as [`parse_time`] gives.
+#[derive(Clone, Copy)]
+pub struct Canonical {
+    date: NaiveDate,
+    secs: u32,
+    nanos: u32,
+}
+
+impl Canonical {
+    /// Recognise and check a canonical timestamp.
+    pub fn of(raw: &[u8]) -> Option<Canonical> {
+        if raw.len() < 19
+            || raw[4] != b'-'
+            || raw[7] != b'-'
+            || !matches!(raw[10], b'T' | b' ')
+            || raw[13] != b':'
+            || raw[16] != b':'
+        {
+            return None;
+        }
+        let num = |from: usize, to: usize| -> Option<u32> {
+            raw[from..to].iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        let (h, mi, s) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+        if h > 23 || mi > 59 || s > 59 {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
+        let mut rest = &raw[19..];
+        if let Some(r) = rest.strip_suffix(b"Z") {
+            rest = r;
+        }
+        let nanos = match rest {
+            [] => 0,
+            [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+                let n = frac.iter().try_fold(0u32, |n, &c| {
+                    c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+                })?;
+                n * 10u32.pow(9 - frac.len() as u32)
+            }
+            _ => return None,
+        };
+        Some(Canonical { date, secs: h * 3600 + mi * 60 + s, nanos })
+    }
+
+    /// The time, as UTC.
+    pub fn time(self) -> DateTime<Utc> {
+        let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(
+            self.secs, self.nanos,
+        )
+        .unwrap_or_default();
+        self.date.and_time(t).and_utc()
+    }
+}
+
+/// Case-insensitive literals searched in a whole block at once: only the
+/// lines holding one go through the (costly) column rules.
+pub struct Prefilter(Option<AhoCorasick>);
+
+impl Prefilter {
+    /// Build from lower-case literals; if the automaton cannot be built,
+    /// every line is a candidate (slower, never blind).
+    pub fn new<I, P>(literals: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<[u8]>,
+    {
+        Prefilter(
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(literals)
+                .ok(),
+        )
+    }
+
+    /// Offsets of the first hit of each line holding one, ascending.
+    pub fn hits(&self, data: &[u8], out: &mut Vec<usize>) {
+        out.clear();
+        let Some(ac) = &self.0 else {
+            out.push(0);
+            out.extend(memchr::memchr_iter(b'\n', data).map(|i| i + 1));
+            return;
+        };
+        let mut at = 0;
+        while let Some(m) = ac.find(Input::new(data).span(at..data.len())) {
+            out.push(m.start());
+            // One hit per line is enough: go on at the next line.
+            match memchr::memchr(b'\n', &data[m.end()..]) {
+                Some(i) => at = m.end() + i + 1,
+                None => break,
+            }
+        }
+    }
+}
+
+/// Walks a block's lines in step with its prefilter hits.
+pub struct Candidates<'a> {
+    hits: &'a [usize],
+}
+
+impl<'a> Candidates<'a> {
+    /// Over the hits of one block.
+    pub fn new(hits: &'a [usize]) -> Self {
+        Candidates { hits }
+    }
+
+    /// Whether the line spanning `offset..end` holds a hit; lines must be
+    /// asked in order.
+    pub fn has(&mut self, offset: usize, end: usize) -> bool {
+        while let Some((&h, rest)) = self.hits.split_first() {
+            if h >= offset {
+                return h < end;
+            }
+            self.hits = rest;
+        }
+        false
+    }
 }

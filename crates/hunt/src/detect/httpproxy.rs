@@ -7,12 +7,13 @@
 //! script never adopted (CSS-Exchange#310).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use vigie_logs::{Header, csv_header, split_csv};
 use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
-use super::common::{Rule, Scan, parse_time};
+use super::common::{Candidates, Prefilter, Rule, Scan, parse_time};
 use super::tpl;
 
 /// CVE-2021-26855 SSRF via the AnchorMailbox / BackEndCookie routing.
@@ -46,44 +47,87 @@ const DETAIL_COLUMNS: &[(&str, &str)] = &[
     ("method", "method"),
 ];
 
+/// Literals (lower-case) a row needs before a rule can fire on it: the
+/// `ServerInfo~` anchor and the `Server~` back-end cookie.
+static LITERALS: LazyLock<Prefilter> =
+    LazyLock::new(|| Prefilter::new(["serverinfo~", "server~"]));
+
+/// Headers met so far in one file.
+#[derive(Default)]
+struct State {
+    /// The header in force.
+    header: Header,
+    /// Line 1 as Test-ProxyLogon's `Import-Csv` reads it.
+    first: Header,
+    /// Whether the header puts `DateTime` first (every known layout).
+    time_first: bool,
+}
+
 /// Scan one HttpProxy log.
+///
+/// Blocks of lines are searched for the literals first; a row without
+/// one only counts for coverage, from its raw first column.
 pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
-    let mut header = Header::default();
-    // Test-ProxyLogon's Import-Csv names columns from line 1 only,
-    // whatever that line holds.
-    let mut first = Header::default();
-    scan.lines(|scan, number, text| {
-        if number == 1 {
-            first = Header::new(split_csv(text));
+    let mut st = State::default();
+    let mut hits = Vec::new();
+    scan.blocks(|scan, lines| {
+        LITERALS.hits(lines.data, &mut hits);
+        let mut cand = Candidates::new(&hits);
+        for line in lines.iter() {
+            let text = line.bytes;
+            if line.number == 1 {
+                st.first = Header::new(split_csv(&lossy(text)));
+            }
+            if header_like(text)
+                && let Some(h) = csv_header(&lossy(text))
+            {
+                st.time_first = h.index("DateTime") == Some(0);
+                st.header = h;
+                continue;
+            }
+            if text.first() == Some(&b'#')
+                || text.iter().all(u8::is_ascii_whitespace)
+            {
+                continue;
+            }
+            let candidate = cand.has(line.offset, line.end);
+            if !candidate && st.time_first {
+                let comma = memchr::memchr(b',', text).unwrap_or(text.len());
+                scan.record_raw(&text[..comma]);
+                continue;
+            }
+            slow_row(scan, opts, &st, &lossy(text), line.number, candidate);
         }
-        if let Some(h) = csv_header(text) {
-            header = h;
-            return;
-        }
-        if text.starts_with('#') || text.trim().is_empty() {
-            return;
-        }
-        // Cheap prefilter: only rows naming the SSRF markers are split;
-        // others only give their timestamp (first column in every known
-        // layout) to the coverage.
-        let candidate = text.contains('~');
-        if !candidate && header.index("DateTime") == Some(0) {
-            let ts = text.split(',').next().and_then(parse_time);
-            scan.record(ts);
-            return;
-        }
-        let row = split_csv(text);
-        let ts = header.get(&row, "DateTime").and_then(parse_time);
-        scan.record(ts);
-        if !candidate {
-            return;
-        }
-        if !Scan::in_window(opts, ts) {
-            return;
-        }
-        let headers = Headers { own: &header, first: &first };
-        check_row(scan, headers, &row, number, ts);
     });
+}
+
+/// A row that may hold a hit, or whose time is not in the first column.
+fn slow_row(
+    scan: &mut Scan,
+    opts: &LogScanOptions,
+    st: &State,
+    text: &str,
+    number: u64,
+    candidate: bool,
+) {
+    let row = split_csv(text);
+    let ts = st.header.get(&row, "DateTime").and_then(parse_time);
+    scan.record(ts);
+    if !candidate || !Scan::in_window(opts, ts) {
+        return;
+    }
+    let headers = Headers { own: &st.header, first: &st.first };
+    check_row(scan, headers, &row, number, ts);
+}
+
+/// A line that may be a header: a directive, or a bare header line
+/// (first column `DateTime` or `date-time`).
+fn header_like(text: &[u8]) -> bool {
+    matches!(text.first(), Some(b'#' | b'D' | b'd' | b' ' | b'\t'))
+}
+
+fn lossy(text: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(text)
 }
 
 /// The header in force, and the one Test-ProxyLogon would use.

@@ -2,12 +2,13 @@
 //! patterns, and requests to web shells found on disk.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use vigie_logs::{Header, split_w3c, w3c_header};
 use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
-use super::common::{Rule, Scan, parse_time};
+use super::common::{Candidates, Prefilter, Rule, Scan, parse_time};
 
 /// ProxyLogon request patterns.
 pub const PROXYLOGON: Rule = Rule {
@@ -93,8 +94,7 @@ const EXPLOIT_AGENTS: &[(&str, AgentScope)] = &[
 
 /// Literals (lower-case) whose presence a raw line needs before the
 /// user-agent rule can fire on it; `+` and space forms of multi-word
-/// agents. Not wired in yet: the raw-buffer prefilter will use it.
-#[allow(dead_code)]
+/// agents.
 pub const AGENT_LITERALS: &[&str] = &[
     "exchangeservicesclient/0.0.0.0",
     "antsword/",
@@ -121,25 +121,81 @@ struct Request<'a> {
     agent: String,
 }
 
+/// Literals (lower-case) a raw line needs before a request rule (other
+/// than the user agents and web shell URLs) can fire on it.
+const REQUEST_LITERALS: &[&str] = &[
+    "x-beresource=",
+    "x-anonresource-backend=",
+    "/owa/auth/current/themes/resources/",
+    "/autodiscover/autodiscover.json",
+    "/powershell",
+    "securitytoken=",
+];
+
+/// The fixed literals, for hunts that found no web shell on disk.
+static LITERALS: LazyLock<Prefilter> =
+    LazyLock::new(|| Prefilter::new(literals(&[])));
+
+fn literals(webshell_urls: &[String]) -> Vec<String> {
+    REQUEST_LITERALS
+        .iter()
+        .chain(AGENT_LITERALS)
+        .map(|l| l.to_string())
+        .chain(webshell_urls.iter().filter(|u| !u.is_empty()).cloned())
+        .collect()
+}
+
 /// Scan one IIS log.
+///
+/// Blocks of lines are searched for the literals first; a request
+/// without one only counts for coverage, from its raw date and time.
 pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
+    let own;
+    let pre: &Prefilter = if opts.webshell_urls.is_empty() {
+        &LITERALS
+    } else {
+        own = Prefilter::new(literals(&opts.webshell_urls));
+        &own
+    };
     let mut header = Header::default();
-    scan.lines(|scan, number, text| {
-        if let Some(h) = w3c_header(text) {
-            header = h;
-            return;
-        }
-        if text.starts_with('#') || text.trim().is_empty() {
-            return;
-        }
-        let row = split_w3c(text);
-        let ts = match (header.get(&row, "date"), header.get(&row, "time")) {
-            (Some(d), Some(t)) => parse_time(&format!("{d} {t}")),
-            _ => None,
-        };
-        scan.record(ts);
-        if Scan::in_window(opts, ts) {
-            check_row(scan, opts, &header, &row, number, ts);
+    let mut time_first = false;
+    let mut hits = Vec::new();
+    scan.blocks(|scan, lines| {
+        pre.hits(lines.data, &mut hits);
+        let mut cand = Candidates::new(&hits);
+        for line in lines.iter() {
+            let text = line.bytes;
+            if text.first() == Some(&b'#') {
+                if let Some(h) = w3c_header(&String::from_utf8_lossy(text)) {
+                    time_first = h.index("date") == Some(0)
+                        && h.index("time") == Some(1);
+                    header = h;
+                }
+                continue;
+            }
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let candidate = cand.has(line.offset, line.end);
+            if !candidate
+                && time_first
+                && text.get(10) == Some(&b' ')
+                && text.get(19).is_none_or(|&c| c == b' ')
+                && scan.record_canonical(&text[..19])
+            {
+                continue;
+            }
+            let text = String::from_utf8_lossy(text);
+            let row = split_w3c(&text);
+            let ts = match (header.get(&row, "date"), header.get(&row, "time"))
+            {
+                (Some(d), Some(t)) => parse_time(&format!("{d} {t}")),
+                _ => None,
+            };
+            scan.record(ts);
+            if candidate && Scan::in_window(opts, ts) {
+                check_row(scan, opts, &header, &row, line.number, ts);
+            }
         }
     });
 }
