@@ -10,8 +10,10 @@ use std::io::BufRead;
 
 pub mod blocks;
 pub mod evtx;
+pub mod range;
 
-/// Longest line kept; longer lines are skipped and reported.
+/// Longest line kept (line ending included); longer lines are skipped
+/// and reported.
 pub const MAX_LINE: usize = 1 << 20;
 
 /// One line read from a log, with its 1-based number.
@@ -40,12 +42,19 @@ pub struct LineReader<R> {
     number: u64,
     buf: Vec<u8>,
     done: bool,
+    cap: usize,
 }
 
 impl<R: BufRead> LineReader<R> {
     /// Wrap a buffered reader.
     pub fn new(inner: R) -> Self {
-        LineReader { inner, number: 0, buf: Vec::new(), done: false }
+        Self::with_cap(inner, MAX_LINE)
+    }
+
+    /// Wrap a buffered reader, keeping lines of at most `cap` bytes
+    /// (line ending included).
+    pub fn with_cap(inner: R, cap: usize) -> Self {
+        LineReader { inner, number: 0, buf: Vec::new(), done: false, cap }
     }
 
     /// Read bytes up to the next newline; `true` if the cap was hit.
@@ -63,7 +72,7 @@ impl<R: BufRead> LineReader<R> {
                 None => (chunk.len(), false),
             };
             if !too_long {
-                if self.buf.len() + take > MAX_LINE {
+                if self.buf.len() + take > self.cap {
                     too_long = true;
                     self.buf.clear();
                 } else {
