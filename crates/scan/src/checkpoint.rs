@@ -26,6 +26,10 @@ pub struct Checkpoint {
     pub next: u64,
     /// Done targets at or above `next`.
     pub done_above: BTreeSet<u64>,
+    /// Which chunk of a streamed target list this is (every earlier
+    /// chunk is done); 0 for a scan read in one piece.
+    #[serde(default)]
+    pub chunk: u64,
 }
 
 /// A checkpoint that cannot be read or does not fit this scan.
@@ -151,5 +155,20 @@ mod tests {
         assert!(back.check_fits(&p, 8, "1/2", 9).is_err());
         std::fs::write(&p, "garbage").unwrap();
         assert!(Checkpoint::load(&p).is_err());
+    }
+
+    /// Checkpoints written before lists were streamed in chunks have no
+    /// `chunk`: they are the first (only) chunk.
+    #[test]
+    fn checkpoint_without_chunk_is_chunk_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cp.json");
+        std::fs::write(
+            &p,
+            r#"{"seed":1,"shard":"1/1","total":4,"next":2,"done_above":[3]}"#,
+        )
+        .unwrap();
+        let c = Checkpoint::load(&p).unwrap();
+        assert_eq!((c.chunk, c.done_count()), (0, 3));
     }
 }

@@ -182,6 +182,22 @@ impl Summary {
         }
     }
 
+    /// Add the counts of a later part of the same scan (a chunk of a
+    /// streamed target list).
+    pub fn merge(&mut self, other: &Summary) {
+        self.probed += other.probed;
+        self.exchange += other.exchange;
+        self.not_exchange += other.not_exchange;
+        self.closed += other.closed;
+        self.errors += other.errors;
+        self.findings += other.findings;
+        self.unknown_build += other.unknown_build;
+        self.ssrf_vulnerable += other.ssrf_vulnerable;
+        self.ssrf_mitigated += other.ssrf_mitigated;
+        self.interrupted |= other.interrupted;
+        self.elapsed += other.elapsed;
+    }
+
     /// Targets per second.
     pub fn rate(&self) -> f64 {
         self.probed as f64 / self.elapsed.as_secs_f64().max(1e-3)

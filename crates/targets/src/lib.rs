@@ -10,13 +10,17 @@
 //! takes every N-th position of that order, so shards partition the set
 //! exactly; a resume cursor is a position within a shard.
 //! Hostnames are kept aside as names: they are resolved by the scanner.
+//! List files are read one bounded line at a time ([`LineReader`]), so a
+//! caller can cut a long list into chunks and start on the first at once.
 
 #![deny(missing_docs)]
 
+mod lines;
 mod perm;
 mod set;
 mod spec;
 
+pub use lines::{LineReader, ListLine, MAX_LINE};
 pub use perm::Permutation;
 pub use set::RangeSet;
 pub use spec::{HostTarget, Spec, parse_exclusions, parse_ports, parse_spec};

@@ -2,14 +2,15 @@
 //! JSON lines and a human summary.
 //!
 //! Address targets become an interval set (a /8 costs a few bytes); names
-//! are resolved when probed. The order is a seeded permutation so shards
-//! split one scan across machines, and `--resume` continues an interrupted
-//! run from its checkpoint.
+//! are resolved when probed. Lists are streamed in chunks (see
+//! `scan/targets.rs`). The order is a seeded permutation so shards split
+//! one scan across machines, and `--resume` continues an interrupted run
+//! from its checkpoint.
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,16 +20,15 @@ use vigie_scan::engine::{EngineOptions, Plan, Summary, run as run_engine};
 use vigie_scan::http::Timeouts;
 use vigie_scan::output::{Format, OutputWriter};
 use vigie_scan::probe::{ProbeOptions, Scheme};
-use vigie_targets::{
-    HostTarget, RangeSet, Shard, Spec, parse_exclusions, parse_ports,
-    parse_spec,
-};
+use vigie_targets::{RangeSet, Spec, parse_exclusions, parse_spec};
 
 use crate::cmd::history::RecordingWriter;
 use crate::exit::Outcome;
 
 mod demo;
+mod targets;
 pub use demo::demo;
+use targets::{TargetStream, open_list};
 
 /// Arguments of `vigie scan`.
 ///
@@ -100,6 +100,9 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Specs per chunk of a streamed target list (tests set it small).
+    #[arg(long, hide = true)]
+    pub list_chunk: Option<usize>,
     /// Also record the run in this history database (see `vigie
     /// history`; `--db ''` for the default place).
     #[arg(long)]
@@ -183,9 +186,18 @@ enum ArgvState {
 
 /// Run `vigie scan`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let mut input_errors = 0u64;
-    let Targets { plan, excluded } = build_plan(&args, &mut input_errors)?;
-    let opts = engine_options(&args, &plan, excluded)?;
+    let excluded = exclusions(&args)?;
+    let mut stream = TargetStream::new(&args, excluded.clone())?;
+    // Chunks left empty by bad lines or exclusions hold nothing to do.
+    let mut first = stream.next_plan()?;
+    while first.as_ref().is_some_and(|p| p.total() == 0) {
+        first = stream.next_plan()?;
+    }
+    anyhow::ensure!(
+        first.is_some(),
+        "no targets: give addresses, CIDRs, ranges or names, or -i FILE"
+    );
+    let opts = engine_options(&args, excluded)?;
     if let Some(limit) = vigie_scan::raise_fd_limit()
         && (limit as usize) < opts.max_inflight + 64
     {
@@ -199,18 +211,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let summary = rt.block_on(scan(&args, &plan, opts))?;
-    print_summary(&summary, input_errors, args.ssrf_check)?;
+    let summary = rt.block_on(scan(&args, first, &mut stream, opts))?;
+    print_summary(&summary, stream.errors, args.ssrf_check)?;
     Ok(Outcome::from_flags(
         summary.findings > 0,
         // An interrupted scan did not look at everything: never "clean".
-        summary.errors + input_errors > 0 || summary.interrupted,
+        summary.errors + stream.errors > 0 || summary.interrupted,
     ))
 }
 
 async fn scan(
     args: &Args,
-    plan: &Plan,
+    first: Option<Plan>,
+    stream: &mut TargetStream,
     opts: EngineOptions,
 ) -> anyhow::Result<Summary> {
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -219,14 +232,88 @@ async fn scan(
             let _ = tx.send(true);
         }
     });
+    let resume = load_checkpoint(args)?;
+    let mut sink = open_sink(args, resume.is_some())?;
+    let recording = sink.recorder.as_ref().map(|r| r.run());
     let bar = progress_bar(args.no_progress);
-    let show = |done: u64, total: u64| {
-        if let Some(b) = &bar {
-            b.set_length(total);
-            b.set_position(done);
+    let mut summary = Summary::default();
+    let mut before = 0u64;
+    let mut plan = first;
+    while let Some(p) = plan {
+        let chunk = stream.chunks - 1;
+        let skip = resume.as_ref().is_some_and(|cp| chunk < cp.chunk);
+        if !skip {
+            let show = |done: u64, total: u64| {
+                if let Some(b) = &bar {
+                    b.set_length(before + total);
+                    b.set_position(before + done);
+                }
+            };
+            let cp = chunk_checkpoint(args, &p, chunk, resume.as_ref())?;
+            let o = EngineOptions { resume: Some(cp), ..opts.clone() };
+            let s = run_engine(&p, o, &mut sink, rx.clone(), &show).await?;
+            before += p.order().len();
+            summary.merge(&s);
+            if s.interrupted {
+                break;
+            }
         }
-    };
-    let resuming = opts.resume.is_some();
+        plan = stream.next_plan()?;
+    }
+    let Sink { recorder, out } = sink;
+    out.finish().context("writing results")?;
+    drop(recorder);
+    if let Some(run) = recording
+        && !summary.interrupted
+    {
+        crate::cmd::history::finish_run(&run)?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(summary)
+}
+
+/// The checkpoint to resume from, when `--resume FILE` exists.
+fn load_checkpoint(args: &Args) -> anyhow::Result<Option<Checkpoint>> {
+    anyhow::ensure!(
+        args.resume.is_none() || args.format == FormatArg::Jsonl,
+        "--resume appends to its output: use --format jsonl (then \
+         `vigie report` for CSV or HTML)"
+    );
+    match &args.resume {
+        Some(p) if p.exists() => Ok(Some(Checkpoint::load(p)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Where chunk `chunk` starts: the resumed checkpoint for the chunk it
+/// was written in (checked against this scan), else from scratch.
+fn chunk_checkpoint(
+    args: &Args,
+    plan: &Plan,
+    chunk: u64,
+    resume: Option<&Checkpoint>,
+) -> anyhow::Result<Checkpoint> {
+    let len = plan.order().len();
+    match (resume, &args.resume) {
+        (Some(cp), Some(path)) if cp.chunk == chunk => {
+            cp.check_fits(path, plan.seed, &args.shard, len)?;
+            Ok(cp.clone())
+        }
+        _ => Ok(Checkpoint {
+            seed: plan.seed,
+            shard: args.shard.clone(),
+            total: len,
+            chunk,
+            ..Checkpoint::default()
+        }),
+    }
+}
+
+/// The output (file or stdout, appended when resuming) and the history
+/// recorder (`--db`).
+fn open_sink(args: &Args, resuming: bool) -> anyhow::Result<Sink> {
     let inner: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
             OpenOptions::new()
@@ -253,20 +340,7 @@ async fn scan(
             "vigie scan",
         )?);
     }
-    let recording = sink.recorder.as_ref().map(|r| r.run());
-    let summary = run_engine(plan, opts, &mut sink, rx, &show).await?;
-    let Sink { recorder, out } = sink;
-    out.finish().context("writing results")?;
-    drop(recorder);
-    if let Some(run) = recording
-        && !summary.interrupted
-    {
-        crate::cmd::history::finish_run(&run)?;
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    Ok(summary)
+    Ok(sink)
 }
 
 /// Where the engine's JSON lines go: the history database (when
@@ -308,7 +382,6 @@ fn progress_bar(disabled: bool) -> Option<indicatif::ProgressBar> {
 
 fn engine_options(
     args: &Args,
-    plan: &Plan,
     excluded: RangeSet,
 ) -> anyhow::Result<EngineOptions> {
     let secs = |s: f64, what: &str| {
@@ -322,20 +395,6 @@ fn engine_options(
         connect: secs(args.connect_timeout, "connect-timeout")?,
         tls: secs(args.tls_timeout, "tls-timeout")?,
         request: secs(args.request_timeout, "request-timeout")?,
-    };
-    anyhow::ensure!(
-        args.resume.is_none() || args.format == FormatArg::Jsonl,
-        "--resume appends to its output: use --format jsonl (then \
-         `vigie report` for CSV or HTML)"
-    );
-    let resume = match &args.resume {
-        Some(p) if p.exists() => {
-            let cp = Checkpoint::load(p)?;
-            let shard_len = plan.order().len();
-            cp.check_fits(p, plan.seed, &args.shard, shard_len)?;
-            Some(cp)
-        }
-        _ => None,
     };
     Ok(EngineOptions {
         probe: ProbeOptions {
@@ -353,138 +412,10 @@ fn engine_options(
         rate: (args.rate > 0).then_some(args.rate),
         max_inflight: args.max_inflight.max(1),
         checkpoint: args.resume.clone(),
-        resume,
+        resume: None,
         excluded: std::sync::Arc::new(excluded),
         per_subnet: args.per_subnet,
     })
-}
-
-/// The plan and the exclusions (kept to check resolved names against).
-struct Targets {
-    plan: Plan,
-    excluded: RangeSet,
-}
-
-/// Read every spec; bad lines are reported on stderr and counted.
-fn build_plan(args: &Args, errors: &mut u64) -> anyhow::Result<Targets> {
-    let ports = parse_ports(&args.ports).context("--ports")?;
-    let shard = Shard::parse(&args.shard).context("--shard")?;
-    let mut set = RangeSet::new();
-    let mut hosts: Vec<HostTarget> = Vec::new();
-    let mut add = |spec: &str, origin: &str| match parse_spec(spec) {
-        Ok(Spec::Range(a, b)) => set.insert(a, b),
-        Ok(Spec::Host(h)) => hosts.push(h),
-        Err(e) => {
-            *errors += 1;
-            eprintln!("vigie scan: {origin}: {e}");
-        }
-    };
-    for t in &args.targets {
-        add(t, "argument");
-    }
-    for file in &args.input_list {
-        read_list(file, &mut add)?;
-    }
-    set.normalise();
-    hosts.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
-    hosts.dedup();
-    let mut excluded = exclusions(args)?;
-    excluded.normalise();
-    set.subtract(&excluded);
-    hosts.retain(|h| {
-        h.host.parse().map(|ip| !excluded.contains(ip)).unwrap_or(true)
-    });
-    anyhow::ensure!(
-        !set.is_empty() || !hosts.is_empty(),
-        "no targets: give addresses, CIDRs, ranges or names, or -i FILE"
-    );
-    Ok(Targets {
-        plan: Plan { set, hosts, ports, seed: args.seed, shard },
-        excluded,
-    })
-}
-
-/// Longest target or exclusion line accepted (a hostname is at most 253
-/// bytes; the rest is room for ports and comments).
-const MAX_LINE: usize = 4096;
-
-/// Feed each spec of a list file to `add`, one bounded line at a time:
-/// a huge or binary file costs at most one line of memory, and a bad line
-/// is named (`file:line`) and skipped.
-fn read_list(
-    file: &Path,
-    add: &mut dyn FnMut(&str, &str),
-) -> anyhow::Result<()> {
-    let mut skip = |spec: &str, origin: &str| add(spec, origin);
-    for_each_line(file, &mut |line, origin| match line {
-        Ok(text) => {
-            let spec = text.split('#').next().unwrap_or("").trim();
-            if !spec.is_empty() {
-                skip(spec, origin);
-            }
-        }
-        // Not a spec at all: `add` reports it like any bad spec.
-        Err(why) => skip(&format!("<{why}>"), origin),
-    })
-}
-
-/// Calls `f` with each line of `file` (`-`: stdin) and its origin
-/// `file:line`; lines longer than [`MAX_LINE`] or not UTF-8 come as
-/// `Err(what was wrong)`.
-fn for_each_line(
-    file: &Path,
-    f: &mut dyn FnMut(Result<&str, &str>, &str),
-) -> anyhow::Result<()> {
-    let mut reader: Box<dyn BufRead> = if file == Path::new("-") {
-        Box::new(BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(BufReader::new(
-            std::fs::File::open(file)
-                .with_context(|| format!("{}", file.display()))?,
-        ))
-    };
-    let mut buf = Vec::with_capacity(256);
-    for n in 1.. {
-        buf.clear();
-        let read = (&mut reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("{}: reading", file.display()))?;
-        if read == 0 {
-            break;
-        }
-        let origin = format!("{}:{n}", file.display());
-        if buf.len() > MAX_LINE && !buf.ends_with(b"\n") {
-            skip_rest_of_line(&mut reader)
-                .with_context(|| format!("{}: reading", file.display()))?;
-            f(Err("line longer than 4096 bytes"), &origin);
-            continue;
-        }
-        match std::str::from_utf8(&buf) {
-            Ok(text) => f(Ok(text.trim_end_matches(['\n', '\r'])), &origin),
-            Err(_) => f(Err("not UTF-8 text"), &origin),
-        }
-    }
-    Ok(())
-}
-
-fn skip_rest_of_line(reader: &mut dyn BufRead) -> std::io::Result<()> {
-    loop {
-        let chunk = reader.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                reader.consume(i + 1);
-                return Ok(());
-            }
-            None => {
-                let len = chunk.len();
-                reader.consume(len);
-            }
-        }
-    }
 }
 
 fn exclusions(args: &Args) -> anyhow::Result<RangeSet> {
@@ -499,33 +430,29 @@ fn exclusions(args: &Args) -> anyhow::Result<RangeSet> {
     // A blocklist line that cannot be read is fatal: scanning what the
     // user meant to exclude is worse than not scanning.
     for file in &args.exclude_file {
-        let mut bad = None;
-        for_each_line(file, &mut |line, origin| {
-            if bad.is_some() {
-                return;
-            }
-            let spec = match line {
-                Ok(l) => l.split('#').next().unwrap_or("").trim(),
+        let mut reader = open_list(file)?;
+        while let Some(line) = reader
+            .next_line()
+            .with_context(|| format!("{}: reading", file.display()))?
+        {
+            let spec = match line.spec() {
+                Ok(Some(spec)) => spec,
+                Ok(None) => continue,
                 Err(why) => {
-                    bad = Some(format!("{origin}: {why}"));
-                    return;
+                    anyhow::bail!("exclusion list {}: {why}", line.origin)
                 }
             };
             match parse_spec(spec) {
-                _ if spec.is_empty() => {}
                 Ok(Spec::Range(a, b)) => set.insert(a, b),
-                _ => {
-                    bad = Some(format!(
-                        "{origin}: {spec:?} is not an address, CIDR or \
-                         range"
-                    ));
-                }
+                _ => anyhow::bail!(
+                    "exclusion list {}: {spec:?} is not an address, CIDR \
+                     or range",
+                    line.origin
+                ),
             }
-        })?;
-        if let Some(e) = bad {
-            anyhow::bail!("exclusion list {e}");
         }
     }
+    set.normalise();
     Ok(set)
 }
 
