@@ -179,7 +179,8 @@ pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
             let candidate = cand.has(line.offset, line.end);
             if !candidate
                 && time_first
-                && text.get(10) == Some(&b' ')
+                && text.len() >= 19
+                && text[10] == b' '
                 && text.get(19).is_none_or(|&c| c == b' ')
                 && scan.record_canonical(&text[..19])
             {

@@ -190,3 +190,16 @@ ExternalUrl='https://mail.lab/OAB';S:USR=lab\\admin\"\n";
     assert!(d["payload"].starts_with("<script"));
     assert_eq!(d["user"], r"lab\admin");
 }
+
+/// Regression guard (found by fuzzing): an IIS row shorter than a
+/// timestamp whose 11th byte is a space once sliced out of bounds.
+#[test]
+fn iis_row_shorter_than_a_timestamp_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "#Fields: date time cs-uri-stem\n2021-03-03 x\n\
+                2021-03-03 01:02:03\n";
+    let p = write(dir.path(), "W3SVC1/u_ex210303.log", body);
+    let r = scan_log(&p, LogSource::Iis, &LogScanOptions::default());
+    assert_eq!(r.coverage.records, 2);
+    assert!(r.findings.is_empty() && r.errors.is_empty());
+}
