@@ -70,8 +70,9 @@ struct State {
 pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
     let mut st = State::default();
     let mut hits = Vec::new();
+    let mut scratch = Vec::new();
     scan.blocks(|scan, lines| {
-        LITERALS.hits(lines.data, &mut hits);
+        LITERALS.hits(lines.data, &mut scratch, &mut hits);
         let mut cand = Candidates::new(&hits);
         for line in lines.iter() {
             let text = line.bytes;

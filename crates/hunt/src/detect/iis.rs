@@ -160,8 +160,9 @@ pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
     let mut header = Header::default();
     let mut time_first = false;
     let mut hits = Vec::new();
+    let mut scratch = Vec::new();
     scan.blocks(|scan, lines| {
-        pre.hits(lines.data, &mut hits);
+        pre.hits(lines.data, &mut scratch, &mut hits);
         let mut cand = Candidates::new(&hits);
         for line in lines.iter() {
             let text = line.bytes;
