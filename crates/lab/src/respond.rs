@@ -45,8 +45,8 @@ pub enum Action {
 /// The answer of `persona` (host name `fe`) to `req`.
 pub fn respond(persona: &Persona, fe: &str, req: &Request) -> Action {
     match persona.behaviour {
-        Behaviour::Exchange(t) => exchange(&t, fe, req),
-        Behaviour::Slow => exchange(&slow_traits(), fe, req),
+        Behaviour::Exchange(t) => exchange(&t, persona.tls, fe, req),
+        Behaviour::Slow => exchange(&slow_traits(), persona.tls, fe, req),
         Behaviour::Iis => Action::Reply(iis(req)),
         Behaviour::Nginx => Action::Reply(nginx(req)),
         // Handled by the connection loop; an empty reply never happens.
@@ -107,7 +107,7 @@ fn iis_common(r: Resp) -> Resp {
     r.h("Server", "Microsoft-IIS/10.0").h("X-Powered-By", "ASP.NET")
 }
 
-fn exchange(t: &ExchangeTraits, fe: &str, req: &Request) -> Action {
+fn exchange(t: &ExchangeTraits, tls: bool, fe: &str, req: &Request) -> Action {
     let cookie = req.header("Cookie").unwrap_or("");
     if t.eomt && eomt_aborts(cookie) {
         return Action::Abort;
@@ -115,7 +115,9 @@ fn exchange(t: &ExchangeTraits, fe: &str, req: &Request) -> Action {
     let path = req.path.as_str();
     let lower = path.to_ascii_lowercase();
     let head = req.method.eq_ignore_ascii_case("HEAD");
-    let host = req.header("Host").unwrap_or(fe).to_string();
+    // OWA redirects to its own scheme (an HTTP-only server to http://).
+    let scheme = if tls { "https" } else { "http" };
+    let host = format!("{scheme}://{}", req.header("Host").unwrap_or(fe));
     let r = if lower.starts_with("/owa/auth/x.js") && has_probe_cookie(cookie)
     {
         proxylogon_probe(t, fe)
@@ -192,9 +194,11 @@ fn proxyshell(t: &ExchangeTraits, host: &str) -> Resp {
     }
 }
 
-fn owa_redirect(host: &str) -> Resp {
+/// `origin` is `scheme://host[:port]`.
+fn owa_redirect(origin: &str) -> Resp {
+    let (scheme, host) = origin.split_once("://").unwrap_or(("https", origin));
     let loc = format!(
-        "https://{host}/owa/auth/logon.aspx?url=https%3a%2f%2f{host}\
+        "{origin}/owa/auth/logon.aspx?url={scheme}%3a%2f%2f{host}\
          %2fowa%2f&reason=0"
     );
     let body = format!(

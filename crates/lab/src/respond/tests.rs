@@ -40,6 +40,21 @@ fn owa_redirects_to_logon_with_version_header() {
     assert!(r.contains("Server: Microsoft-IIS/10.0\r\n"));
 }
 
+/// Guards the redirect of an HTTP-only server: to http://, as Exchange
+/// does (an https:// Location sent nmap's NSE checks to TLS on port 80).
+#[test]
+fn http_only_server_redirects_to_http() {
+    let p = persona("ex2019-cu14-http");
+    let r = text(respond(p, "EXCH1", &get("/owa", None)));
+    assert!(
+        r.contains(
+            "Location: http://mail.lab.invalid/owa/auth/logon.aspx?\
+             url=http%3a%2f%2fmail.lab.invalid%2fowa%2f&reason=0\r\n"
+        ),
+        "{r}"
+    );
+}
+
 #[test]
 fn logon_page_carries_three_part_path_or_2010_four_part() {
     let r = text(respond(
