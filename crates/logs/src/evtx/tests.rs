@@ -1,0 +1,61 @@
+//! The fast flattener must give exactly what `flatten` gives on the
+//! parsed `Value`, on real EVTX records and on odd JSON.
+
+use evtx::{EvtxParser, ParserSettings};
+
+use super::*;
+
+const REAL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../hunt/tests/fixtures/real/evtx-to-mitre"
+);
+
+fn same(json: &str) {
+    let slow = flatten(&serde_json::from_str(json).unwrap());
+    assert_eq!(flatten_json(json.as_bytes()).unwrap(), slow, "{json}");
+}
+
+#[test]
+fn real_records_flatten_as_the_value_path() {
+    let mut n = 0;
+    for e in std::fs::read_dir(REAL).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "evtx") {
+            continue;
+        }
+        let settings = ParserSettings::new().num_threads(1);
+        let mut p =
+            EvtxParser::from_path(&path).unwrap().with_configuration(settings);
+        for r in p.records_json() {
+            same(&r.unwrap().data);
+            n += 1;
+        }
+    }
+    assert_eq!(n, 20);
+}
+
+#[test]
+fn odd_json_flattens_as_the_value_path() {
+    for json in [
+        r##"{"Event":{"System":{"EventID":{"#text":"4624","#attributes":{}},
+            "Level":"4","Channel":"Security",
+            "Provider":{"#attributes":{"Name":"Microsoft-Windows-X"}}},
+            "EventData":{"Data":["a",null,1.5,{"#text":"b"}],
+            "TargetUserName":"ex\u00e9\"q","Port":445,"Ok":true,
+            "List":[1,"x"],"Nested":{"Inner":"v","#text":"t"}}}}"##,
+        // Duplicate keys: first position, last value.
+        r##"{"Event":{"System":{"EventID":1,"EventID":2},
+            "EventData":{"A":"1","B":"2","A":"3","Data":"m"}}}"##,
+        // No Event wrapper; UserData after EventData; overwrites.
+        r##"{"System":{"EventID":7,"Level":2},
+            "UserData":{"X":{"EventID":"9","Y":null}},
+            "EventData":{"#text":["p","q"],"#attributes":{"Name":"n"}}}"##,
+        r##"{"Event":{"EventData":"plain text"}}"##,
+        r##"{"Event":{"System":{"EventID":-3,"Level":1e2}}}"##,
+        r##"[1,2]"##,
+        r##""x""##,
+    ] {
+        same(json);
+    }
+    assert!(flatten_json(b"{\"Event\":").is_err());
+}
