@@ -58,7 +58,7 @@ impl<'a> Lines<'a> {
                 number,
                 offset: at,
                 end: (end + 1).min(data.len()),
-                bytes: trim(&data[at..end]),
+                bytes: clean(&data[at..end]),
             };
             number += 1;
             at = end + 1;
@@ -67,8 +67,9 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Strip trailing `\r`/`\n` and a leading UTF-8 BOM.
-fn trim(mut bytes: &[u8]) -> &[u8] {
+/// Strip trailing `\r`/`\n` and a leading UTF-8 BOM, as every reader
+/// here does with a line.
+pub fn clean(mut bytes: &[u8]) -> &[u8] {
     while let Some((b'\n' | b'\r', rest)) = bytes.split_last() {
         bytes = rest;
     }
@@ -98,6 +99,11 @@ impl<R: Read> BlockReader<R> {
             skipping: false,
             eof: false,
         }
+    }
+
+    /// Lines handed over so far (too-long ones included).
+    pub fn lines_read(&self) -> u64 {
+        self.next_line - 1
     }
 
     /// The next block; `Ok(None)` at the end of the input.

@@ -9,7 +9,8 @@ use std::path::Path;
 use aho_corasick::{AhoCorasick, Input, Span, packed};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use vigie_logs::blocks::{Block, BlockReader, Lines};
-use vigie_logs::{LineEvent, LineReader};
+use vigie_logs::range::{ByteRange, RangeReader};
+use vigie_logs::{Header, LineEvent, LineReader};
 use vigie_model::hunt::{LogSource, SourceCoverage};
 use vigie_model::{
     Family, Finding, Grade, ItemError, ItemErrorKind, Severity, SourceRef,
@@ -40,6 +41,17 @@ pub struct Scan {
     pub errors: Vec<ItemError>,
     /// Oldest and newest canonical timestamps seen as raw bytes.
     span: RawSpan,
+    /// Part of the file to read (see `ranged`), `None` for all of it.
+    pub range: Option<ByteRange>,
+    /// Lines read (too-long ones included), to number later ranges.
+    pub lines_read: u64,
+    /// Numbers of lines over the cap; rendered as errors at the end, so
+    /// a range's numbers can be shifted first.
+    pub too_long: Vec<u64>,
+    /// In a range: the header assumed in force at its start; any other
+    /// header met makes the split unsafe (`other_header`).
+    pub expected_header: Option<Header>,
+    pub other_header: bool,
 }
 
 impl Scan {
@@ -58,6 +70,30 @@ impl Scan {
             findings: Vec::new(),
             errors: Vec::new(),
             span: RawSpan::default(),
+            range: None,
+            lines_read: 0,
+            too_long: Vec::new(),
+            expected_header: None,
+            other_header: false,
+        }
+    }
+
+    /// Whether line 1 of what this scan reads is line 1 of the file.
+    pub fn at_file_start(&self) -> bool {
+        self.range.is_none_or(|r| r.start == 0)
+    }
+
+    /// Note a header line met while reading.
+    pub fn saw_header(&mut self, h: &Header) {
+        if self.expected_header.as_ref().is_some_and(|e| e != h) {
+            self.other_header = true;
+        }
+    }
+
+    fn too_long(&mut self, n: u64) {
+        // Capped like errors: a binary file must not flood the report.
+        if self.too_long.len() < 20 {
+            self.too_long.push(n);
         }
     }
 
@@ -70,21 +106,28 @@ impl Scan {
                 return;
             }
         };
+        let range =
+            self.range.unwrap_or(ByteRange { start: 0, end: u64::MAX });
+        let file = match RangeReader::new(file, range) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(ItemErrorKind::Io, format!("read error: {e}"));
+                return;
+            }
+        };
         let mut reader = BlockReader::new(file);
         loop {
             match reader.next_block() {
                 Ok(Some(Block::Lines(lines))) => f(self, lines),
-                Ok(Some(Block::TooLong(n))) => self.error(
-                    ItemErrorKind::Limit,
-                    format!("line {n} longer than the line cap, skipped"),
-                ),
-                Ok(None) => return,
+                Ok(Some(Block::TooLong(n))) => self.too_long(n),
+                Ok(None) => break,
                 Err(e) => {
                     self.error(ItemErrorKind::Io, format!("read error: {e}"));
-                    return;
+                    break;
                 }
             }
         }
+        self.lines_read = reader.lines_read();
     }
 
     /// Count a record whose time is the raw text `raw`: a canonical
@@ -123,10 +166,7 @@ impl Scan {
         for ev in reader {
             match ev {
                 LineEvent::Line(l) => f(self, l.number, &l.text),
-                LineEvent::TooLong(n) => self.error(
-                    ItemErrorKind::Limit,
-                    format!("line {n} longer than the line cap, skipped"),
-                ),
+                LineEvent::TooLong(n) => self.too_long(n),
                 LineEvent::Error(e) => {
                     self.error(ItemErrorKind::Io, format!("read error: {e}"))
                 }
@@ -190,13 +230,22 @@ impl Scan {
     }
 
     pub fn finish(mut self) -> LogScanResult {
-        for t in [&self.span.min, &self.span.max] {
-            if let Some(t) = Canonical::of(t).map(Canonical::time) {
-                let c = &mut self.coverage;
-                c.first = Some(c.first.map_or(t, |f| f.min(t)));
-                c.last = Some(c.last.map_or(t, |l| l.max(t)));
-            }
-        }
+        self.fold_span();
+        // Over-long lines come first, as they were met before any read
+        // error; the cap on errors holds for both together.
+        let mut errors: Vec<ItemError> = std::mem::take(&mut self.too_long)
+            .into_iter()
+            .map(|n| {
+                ItemError::new(
+                    self.path.clone(),
+                    ItemErrorKind::Limit,
+                    format!("line {n} longer than the line cap, skipped"),
+                )
+            })
+            .collect();
+        errors.append(&mut self.errors);
+        errors.truncate(20);
+        self.errors = errors;
         self.coverage.covers_window =
             self.coverage.first.is_some_and(|f| f <= window_start());
         LogScanResult {
@@ -204,6 +253,18 @@ impl Scan {
             coverage: self.coverage,
             errors: self.errors,
         }
+    }
+
+    /// Move the raw time span into the coverage's first/last.
+    pub fn fold_span(&mut self) {
+        for t in [&self.span.min, &self.span.max] {
+            if let Some(t) = Canonical::of(t).map(Canonical::time) {
+                let c = &mut self.coverage;
+                c.first = Some(c.first.map_or(t, |f| f.min(t)));
+                c.last = Some(c.last.map_or(t, |l| l.max(t)));
+            }
+        }
+        self.span = RawSpan::default();
     }
 }
 
@@ -406,9 +467,9 @@ impl Prefilter {
             out.extend(memchr::memchr_iter(b'\n', data).map(|i| i + 1));
             return;
         };
+        // One pass: copy and lower-case together.
         scratch.clear();
-        scratch.extend_from_slice(data);
-        scratch.make_ascii_lowercase();
+        scratch.extend(data.iter().map(u8::to_ascii_lowercase));
         let data = &scratch[..];
         let mut at = 0;
         while let Some(m) = ac.find(data, at) {

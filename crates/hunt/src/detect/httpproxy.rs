@@ -47,14 +47,16 @@ const DETAIL_COLUMNS: &[(&str, &str)] = &[
     ("method", "method"),
 ];
 
-/// Literals (lower-case) a row needs before a rule can fire on it: the
-/// `ServerInfo~` anchor and the `Server~` back-end cookie.
+/// Literals (lower-case) one of which a row holds whenever a rule can
+/// fire on it: tails of the `ServerInfo~` anchor and the `Server~`
+/// back-end cookie (the SIMD search keys on a literal's first bytes, and
+/// `ServerLocatorCallTime` puts `server` in every row).
 static LITERALS: LazyLock<Prefilter> =
-    LazyLock::new(|| Prefilter::new(["serverinfo~", "server~"]));
+    LazyLock::new(|| Prefilter::new(["info~", "ver~"]));
 
 /// Headers met so far in one file.
-#[derive(Default)]
-struct State {
+#[derive(Default, Clone)]
+pub struct State {
     /// The header in force.
     header: Header,
     /// Line 1 as Test-ProxyLogon's `Import-Csv` reads it.
@@ -63,12 +65,45 @@ struct State {
     time_first: bool,
 }
 
+impl State {
+    /// The header in force.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+}
+
 /// Scan one HttpProxy log.
 ///
 /// Blocks of lines are searched for the literals first; a row without
 /// one only counts for coverage, from its raw first column.
 pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
+    scan_from(scan, opts, State::default());
+}
+
+/// What a range of a file starts with: the first header of the file in
+/// force, line 1 as Test-ProxyLogon reads it (see `ranged`).
+pub fn start_state(head: &[u8]) -> Option<State> {
     let mut st = State::default();
+    let mut lines = head.split(|&b| b == b'\n');
+    let line1 = vigie_logs::blocks::clean(lines.next()?);
+    st.first = Header::new(split_csv(&lossy(line1)));
+    for text in
+        std::iter::once(line1).chain(lines.map(vigie_logs::blocks::clean))
+    {
+        if header_like(text)
+            && let Some(h) = csv_header(&lossy(text))
+        {
+            st.time_first = h.index("DateTime") == Some(0);
+            st.header = h;
+            return Some(st);
+        }
+    }
+    None
+}
+
+/// Scan (a range of) one HttpProxy log from a known state.
+pub fn scan_from(scan: &mut Scan, opts: &LogScanOptions, mut st: State) {
+    let from_start = scan.at_file_start();
     let mut hits = Vec::new();
     let mut scratch = Vec::new();
     scan.blocks(|scan, lines| {
@@ -76,12 +111,13 @@ pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
         let mut cand = Candidates::new(&hits);
         for line in lines.iter() {
             let text = line.bytes;
-            if line.number == 1 {
+            if line.number == 1 && from_start {
                 st.first = Header::new(split_csv(&lossy(text)));
             }
             if header_like(text)
                 && let Some(h) = csv_header(&lossy(text))
             {
+                scan.saw_header(&h);
                 st.time_first = h.index("DateTime") == Some(0);
                 st.header = h;
                 continue;

@@ -92,11 +92,12 @@ const EXPLOIT_AGENTS: &[(&str, AgentScope)] = &[
     ("chrome/51.0.2704.103", AgentScope::EcpOrOwaAuth),
 ];
 
-/// Literals (lower-case) whose presence a raw line needs before the
-/// user-agent rule can fire on it; `+` and space forms of multi-word
-/// agents.
+/// Literals (lower-case) one of which a raw line holds whenever the
+/// user-agent rule can fire on it: `+` and space forms of multi-word
+/// agents, and for long agents a distinctive tail (the SIMD search keys
+/// on a literal's first bytes, and `exchange`/`chrome` start many lines).
 pub const AGENT_LITERALS: &[&str] = &[
-    "exchangeservicesclient/0.0.0.0",
+    "t/0.0.0.0", // exchangeservicesclient/0.0.0.0
     "antsword/",
     "python-requests/",
     "duckduckbot/",
@@ -108,7 +109,7 @@ pub const AGENT_LITERALS: &[&str] = &[
     "yahoo!+slurp",
     "yahoo! slurp",
     "yandexbot/",
-    "chrome/51.0.2704.103",
+    "2704.103", // chrome/51.0.2704.103
 ];
 
 /// One parsed request.
@@ -121,13 +122,14 @@ struct Request<'a> {
     agent: String,
 }
 
-/// Literals (lower-case) a raw line needs before a request rule (other
-/// than the user agents and web shell URLs) can fire on it.
+/// Literals (lower-case) one of which a raw line holds whenever a request
+/// rule (other than the user agents and web shell URLs) can fire on it;
+/// tails of long paths, as for [`AGENT_LITERALS`].
 const REQUEST_LITERALS: &[&str] = &[
     "x-beresource=",
     "x-anonresource-backend=",
-    "/owa/auth/current/themes/resources/",
-    "/autodiscover/autodiscover.json",
+    "themes/resources/", // /owa/auth/current/themes/resources/
+    "r.json",            // /autodiscover/autodiscover.json
     "/powershell",
     "securitytoken=",
 ];
@@ -150,6 +152,38 @@ fn literals(webshell_urls: &[String]) -> Vec<String> {
 /// Blocks of lines are searched for the literals first; a request
 /// without one only counts for coverage, from its raw date and time.
 pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
+    scan_from(scan, opts, State::default());
+}
+
+/// The header in force when a range of a file starts (see `ranged`).
+#[derive(Default, Clone)]
+pub struct State {
+    header: Header,
+    time_first: bool,
+}
+
+impl State {
+    /// The header in force.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+}
+
+/// The first header of a file, from its head.
+pub fn start_state(head: &[u8]) -> Option<State> {
+    head.split(|&b| b == b'\n')
+        .map(vigie_logs::blocks::clean)
+        .filter(|t| t.first() == Some(&b'#'))
+        .find_map(|t| w3c_header(&String::from_utf8_lossy(t)))
+        .map(|h| State {
+            time_first: h.index("date") == Some(0)
+                && h.index("time") == Some(1),
+            header: h,
+        })
+}
+
+/// Scan (a range of) one IIS log from a known header.
+pub fn scan_from(scan: &mut Scan, opts: &LogScanOptions, st: State) {
     let own;
     let pre: &Prefilter = if opts.webshell_urls.is_empty() {
         &LITERALS
@@ -157,8 +191,7 @@ pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
         own = Prefilter::new(literals(&opts.webshell_urls));
         &own
     };
-    let mut header = Header::default();
-    let mut time_first = false;
+    let State { mut header, mut time_first } = st;
     let mut hits = Vec::new();
     let mut scratch = Vec::new();
     scan.blocks(|scan, lines| {
@@ -168,6 +201,7 @@ pub fn scan(scan: &mut Scan, opts: &LogScanOptions) {
             let text = line.bytes;
             if text.first() == Some(&b'#') {
                 if let Some(h) = w3c_header(&String::from_utf8_lossy(text)) {
+                    scan.saw_header(&h);
                     time_first = h.index("date") == Some(0)
                         && h.index("time") == Some(1);
                     header = h;

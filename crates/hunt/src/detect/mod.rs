@@ -8,6 +8,7 @@ mod common;
 mod events;
 mod httpproxy;
 mod iis;
+mod ranged;
 #[cfg(test)]
 mod tests;
 mod textlogs;
@@ -90,6 +91,11 @@ pub fn scan_log(
     source: LogSource,
     opts: &LogScanOptions,
 ) -> LogScanResult {
+    if matches!(source, LogSource::HttpProxy | LogSource::Iis)
+        && let Some(r) = ranged::scan(path, source, opts, ranged::DEFAULT)
+    {
+        return r;
+    }
     let mut scan = common::Scan::new(path, source);
     match source {
         LogSource::HttpProxy => httpproxy::scan(&mut scan, opts),

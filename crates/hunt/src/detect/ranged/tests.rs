@@ -1,0 +1,142 @@
+//! A file scanned in ranges must give exactly what one reader gives:
+//! same findings with the same line numbers, same coverage, same errors.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::detect::scan_log;
+
+const HP_COLS: &str = "DateTime,RequestId,UrlStem,AuthenticatedUser,\
+AnchorMailbox,UserAgent,ClientIpAddress,HttpStatus,BackEndCookie,Method";
+const IIS_FIELDS: &str = "#Fields: date time s-ip cs-method cs-uri-stem \
+cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Cookie) sc-status";
+
+fn write(dir: &Path, rel: &str, body: &str) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// An HttpProxy log as Exchange writes it (bare header, directives,
+/// `#Fields`), with hits, health probes, a record older than the first,
+/// an over-cap line and CRLF endings.
+fn httpproxy_log() -> String {
+    let mut s = format!(
+        "\u{feff}{HP_COLS}\r\n#Software: Microsoft Exchange Server\r\n\
+         #Fields: {HP_COLS}\r\n"
+    );
+    for i in 0..3000u32 {
+        let t = format!(
+            "2021-03-03T{:02}:{:02}:{:02}.{:03}Z",
+            i / 3600 % 24,
+            i / 60 % 60,
+            i % 60,
+            i % 1000
+        );
+        let (anchor, status, cookie) = match i % 97 {
+            5 => ("ServerInfo~a]@ex01.lab:444/mapi/emsmdb?#", "241", ""),
+            9 => ("ServerInfo~localhost/ecp/x", "500", ""),
+            11 => ("Smtp~u@lab", "200", "Server~ex01/ews/x~1942062522"),
+            13 => ("ServerInfo~ex01.lab", "200", ""),
+            _ => ("Smtp~user@lab", "200", "Database~1~~2021"),
+        };
+        let _ = write!(
+            s,
+            "{t},{i},/owa/service.svc,u,{anchor},Mozilla,10.0.0.{},{status},\
+             {cookie},POST\r\n",
+            i % 250
+        );
+        if i == 1500 {
+            s.push_str(
+                "2021-03-01T00:00:00Z,old,/owa/,u,Smtp~a,M,1,200,,GET\r\n",
+            );
+            s.push_str(&"x".repeat(vigie_logs::MAX_LINE + 10));
+            s.push_str("\r\n\r\n#Software: repeated directive\r\n");
+        }
+    }
+    s
+}
+
+fn iis_log(second_header: &str) -> String {
+    let mut s = format!("#Software: Microsoft IIS 10.0\n{IIS_FIELDS}\n");
+    for i in 0..3000u32 {
+        let d = format!(
+            "2021-03-04 {:02}:{:02}:{:02}",
+            i / 3600 % 24,
+            i / 60 % 60,
+            i % 60
+        );
+        let (stem, query, agent) = match i % 89 {
+            3 => (
+                "/autodiscover/autodiscover.json",
+                "@x.com/mapi/nspi/?&Email=a",
+                "python-requests/2.25",
+            ),
+            7 => ("/ecp/DDI/x.svc", "-", "DuckDuckBot/1.0"),
+            _ => {
+                ("/owa/service.svc", "action=GetItem", "Mozilla/5.0+(Windows)")
+            }
+        };
+        let _ = writeln!(
+            s,
+            "{d} 10.0.0.1 POST {stem} {query} 443 - 10.1.0.{} {agent} - 200",
+            i % 200
+        );
+        if i == 2000 {
+            s.push_str(second_header);
+            s.push_str("2021-03-04 x\n");
+        }
+    }
+    s
+}
+
+fn same(path: &Path, source: LogSource) {
+    let opts = LogScanOptions::default();
+    let one = scan_log(path, source, &opts);
+    assert!(!one.findings.is_empty());
+    let len = std::fs::metadata(path).unwrap().len();
+    for size in [97, 4096, 65_536, 1 << 20] {
+        let split = Split { min: 0, size };
+        let r = scan(path, source, &opts, split);
+        if len <= size {
+            assert!(r.is_none(), "one range: read whole");
+            continue;
+        }
+        let r = r.expect("split is safe");
+        assert_eq!(format!("{:?}", r.findings), format!("{:?}", one.findings));
+        assert_eq!(format!("{:?}", r.coverage), format!("{:?}", one.coverage));
+        assert_eq!(format!("{:?}", r.errors), format!("{:?}", one.errors));
+    }
+}
+
+#[test]
+fn httpproxy_in_ranges_equals_one_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let p =
+        write(dir.path(), "HttpProxy/Owa/HttpProxy_1.LOG", &httpproxy_log());
+    same(&p, LogSource::HttpProxy);
+}
+
+#[test]
+fn iis_in_ranges_equals_one_reader_even_with_a_repeated_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = iis_log(&format!("#Software: restart\n{IIS_FIELDS}\n"));
+    let p = write(dir.path(), "W3SVC1/u_ex210304.log", &body);
+    same(&p, LogSource::Iis);
+}
+
+#[test]
+fn another_header_inside_the_file_means_one_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = iis_log("#Fields: time date cs-uri-stem cs(User-Agent)\n");
+    let p = write(dir.path(), "W3SVC1/u_ex210304.log", &body);
+    let split = Split { min: 0, size: 4096 };
+    let opts = LogScanOptions::default();
+    assert!(scan(&p, LogSource::Iis, &opts, split).is_none());
+    // A file without any header is never split either.
+    let p = write(dir.path(), "W3SVC1/u_ex210305.log", "a b\nc d\n");
+    let split = Split { min: 0, size: 2 };
+    assert!(scan(&p, LogSource::Iis, &opts, split).is_none());
+}
