@@ -342,3 +342,30 @@ fn short_js(name: &str) -> bool {
     name.strip_suffix(".js")
         .is_some_and(|b| (1..=3).contains(&b.len()) && !b.contains('/'))
 }
+
+#[cfg(test)]
+mod prefilter_tests {
+    use super::*;
+
+    /// Regression: a prefilter literal missing from what a rule matches
+    /// would hide that rule's hits (the fixtures only hold some agents).
+    #[test]
+    fn every_rule_marker_holds_a_prefilter_literal() {
+        let lits = literals(&[]);
+        let covered = |s: &str| lits.iter().any(|l| s.contains(l.as_str()));
+        for (agent, _) in EXPLOIT_AGENTS {
+            assert!(covered(agent), "{agent}");
+            assert!(covered(&agent.replace(' ', "+")), "{agent}");
+        }
+        for marker in [
+            "x-beresource=",
+            "x-anonresource-backend=",
+            "/owa/auth/current/themes/resources/",
+            "/autodiscover/autodiscover.json",
+            "/powershell",
+            "securitytoken=",
+        ] {
+            assert!(covered(marker), "{marker}");
+        }
+    }
+}
