@@ -11,6 +11,10 @@ use evtx::{EvtxParser, ParserSettings};
 use serde_json::{Map, Value};
 use tree::J;
 
+/// Size of an EVTX file header block, and of each chunk after it.
+const HEADER_BLOCK: u64 = 4096;
+const CHUNK: u64 = 65536;
+
 /// One EVTX record, flattened.
 #[derive(Debug, Clone)]
 pub struct EvtxRecord {
@@ -33,6 +37,18 @@ pub fn read_evtx(
     let mut parser = EvtxParser::from_path(path)
         .map_err(|e| format!("not a readable EVTX file: {e}"))?
         .with_configuration(settings);
+    // The crate skips a partial last chunk without a word: say so, as
+    // a copy cut short is common in triage collections.
+    if let Ok(len) = std::fs::metadata(path).map(|m| m.len())
+        && len > HEADER_BLOCK
+        && !(len - HEADER_BLOCK).is_multiple_of(CHUNK)
+    {
+        let got = (len - HEADER_BLOCK) % CHUNK;
+        on_error(format!(
+            "file truncated: the last chunk has {got} of {CHUNK} bytes, \
+             its records were not read"
+        ));
+    }
     // Rendered JSON bytes flattened straight from a borrowed tree: the
     // crate's `records_json_value` builds a full `Value` per record
     // first, which made reading five times slower than `evtx_dump`.

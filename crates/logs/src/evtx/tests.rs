@@ -59,3 +59,27 @@ fn odd_json_flattens_as_the_value_path() {
     }
     assert!(flatten_json(b"{\"Event\":").is_err());
 }
+
+/// Regression guard: a copy cut inside its last chunk was read as if
+/// whole, its lost records unmentioned.
+#[test]
+fn truncated_file_is_reported() {
+    let path = std::fs::read_dir(REAL)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "evtx"))
+        .unwrap();
+    let data = std::fs::read(&path).unwrap();
+    let dir = std::env::temp_dir()
+        .join(format!("vigie-logs-evtx-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("cut.evtx");
+    std::fs::write(&cut, &data[..40_000]).unwrap();
+    let mut errors = Vec::new();
+    let _ = read_evtx(&cut, |_| {}, |e| errors.push(e));
+    assert!(errors[0].starts_with("file truncated"), "{errors:?}");
+    let mut errors = Vec::new();
+    read_evtx(&path, |_| {}, |e| errors.push(e)).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
