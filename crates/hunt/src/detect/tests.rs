@@ -203,3 +203,54 @@ fn iis_row_shorter_than_a_timestamp_does_not_panic() {
     assert_eq!(r.coverage.records, 2);
     assert!(r.findings.is_empty() && r.errors.is_empty());
 }
+
+/// Hostile inputs for every log kind: binary noise, invalid UTF-8, a
+/// truncated last line, an over-cap line, header-only and empty files.
+/// Nothing panics, errors stay capped and name the file, and a line over
+/// the cap is reported by its number.
+#[test]
+fn hostile_inputs_for_every_log_kind_give_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut noise = Vec::new();
+    let mut x = 7u32;
+    for _ in 0..200_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        noise.push((x >> 16) as u8);
+    }
+    let mut over_cap = b"#Fields: date time cs-uri-stem\n".to_vec();
+    over_cap.extend(std::iter::repeat_n(b'Z', vigie_logs::MAX_LINE + 1));
+    over_cap.extend_from_slice(b"\n2021-03-03 01:02:03 /ecp/y.js\n");
+    let inputs: [(&str, Vec<u8>); 6] = [
+        ("noise", noise),
+        (
+            "utf8",
+            b"2021-03-03T01:02:03Z,\xff\xfe\xc0,ServerInfo~\xe9/\n".into(),
+        ),
+        ("cut", b"DateTime,AnchorMailbox\n2021-03-03T01:0".into()),
+        ("over", over_cap),
+        ("header", b"#Fields: DateTime,AnchorMailbox\r\n".into()),
+        ("empty", Vec::new()),
+    ];
+    let kinds = [
+        ("HttpProxy/Owa/HttpProxy_1.LOG", LogSource::HttpProxy),
+        ("W3SVC1/u_ex210303.log", LogSource::Iis),
+        ("OABGeneratorLog/OABGenerator_1.LOG", LogSource::OabGenerator),
+        ("ECP/Server/ECPServer_1.LOG", LogSource::EcpServer),
+        ("events.jsonl", LogSource::EventJson),
+        ("Application.evtx", LogSource::Evtx),
+    ];
+    for (name, data) in &inputs {
+        for (rel, source) in kinds {
+            let p = dir.path().join(name).join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, data).unwrap();
+            let r = scan_log(&p, source, &LogScanOptions::default());
+            assert!(r.errors.len() <= 20, "{name} {source:?}");
+            assert!(r.errors.iter().all(|e| e.subject.contains(name)));
+            if *name == "over" && source != LogSource::Evtx {
+                let msg = &r.errors[0].message;
+                assert_eq!(msg, "line 2 longer than the line cap, skipped");
+            }
+        }
+    }
+}
