@@ -3,6 +3,7 @@
 //! `Level`, `Message` for unnamed data), so one set of rules serves both.
 
 mod tree;
+mod window;
 
 use std::path::Path;
 
@@ -30,25 +31,65 @@ pub struct EvtxRecord {
 /// callers run many files in parallel already.
 pub fn read_evtx(
     path: &Path,
-    mut on_record: impl FnMut(EvtxRecord),
+    on_record: impl FnMut(EvtxRecord),
     mut on_error: impl FnMut(String),
 ) -> Result<(), String> {
-    let settings = ParserSettings::new().num_threads(1);
-    let mut parser = EvtxParser::from_path(path)
-        .map_err(|e| format!("not a readable EVTX file: {e}"))?
-        .with_configuration(settings);
-    // The crate skips a partial last chunk without a word: say so, as
-    // a copy cut short is common in triage collections.
-    if let Ok(len) = std::fs::metadata(path).map(|m| m.len())
-        && len > HEADER_BLOCK
-        && !(len - HEADER_BLOCK).is_multiple_of(CHUNK)
-    {
-        let got = (len - HEADER_BLOCK) % CHUNK;
-        on_error(format!(
-            "file truncated: the last chunk has {got} of {CHUNK} bytes, \
-             its records were not read"
-        ));
+    let parser = EvtxParser::from_path(path)
+        .map_err(|e| format!("not a readable EVTX file: {e}"))?;
+    if let Some(e) = truncation(path) {
+        on_error(e);
     }
+    read_records(parser, on_record, on_error);
+    Ok(())
+}
+
+/// Whole chunks in an EVTX file (what [`read_evtx_chunks`] can read).
+pub fn chunk_count(path: &Path) -> std::io::Result<u64> {
+    let len = std::fs::metadata(path)?.len();
+    Ok(len.saturating_sub(HEADER_BLOCK) / CHUNK)
+}
+
+/// Read the records of chunks `chunks` only, so one large file can be
+/// shared between threads (each with its own range). Reading every range
+/// of `0..chunk_count` gives the records [`read_evtx`] gives; only a
+/// truncated last chunk is not reported here (see [`truncation`]).
+pub fn read_evtx_chunks(
+    path: &Path,
+    chunks: std::ops::Range<u64>,
+    on_record: impl FnMut(EvtxRecord),
+    on_error: impl FnMut(String),
+) -> Result<(), String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("not a readable EVTX file: {e}"))?;
+    let count = chunks.end.saturating_sub(chunks.start);
+    let view = window::ChunkWindow::new(file, chunks.start, count);
+    let parser = EvtxParser::from_read_seek(view)
+        .map_err(|e| format!("not a readable EVTX file: {e}"))?;
+    read_records(parser, on_record, on_error);
+    Ok(())
+}
+
+/// The crate skips a partial last chunk without a word: say so, as a
+/// copy cut short is common in triage collections.
+pub fn truncation(path: &Path) -> Option<String> {
+    let len = std::fs::metadata(path).ok()?.len();
+    if len <= HEADER_BLOCK || (len - HEADER_BLOCK).is_multiple_of(CHUNK) {
+        return None;
+    }
+    let got = (len - HEADER_BLOCK) % CHUNK;
+    Some(format!(
+        "file truncated: the last chunk has {got} of {CHUNK} bytes, \
+         its records were not read"
+    ))
+}
+
+fn read_records<T: std::io::Read + std::io::Seek>(
+    parser: EvtxParser<T>,
+    mut on_record: impl FnMut(EvtxRecord),
+    mut on_error: impl FnMut(String),
+) {
+    let settings = ParserSettings::new().num_threads(1);
+    let mut parser = parser.with_configuration(settings);
     // Rendered JSON bytes flattened straight from a borrowed tree: the
     // crate's `records_json_value` builds a full `Value` per record
     // first, which made reading five times slower than `evtx_dump`.
@@ -76,7 +117,6 @@ pub fn read_evtx(
             value,
         });
     }
-    Ok(())
 }
 
 /// Flatten `Event.System` and `Event.EventData`/`UserData`.

@@ -126,25 +126,37 @@ pub fn scan_jsonl(scan: &mut Scan, opts: &LogScanOptions) {
 
 /// Scan one `.evtx` file.
 pub fn scan_evtx(scan: &mut Scan, opts: &LogScanOptions) {
+    scan_evtx_part(scan, opts, None);
+}
+
+/// Scan one `.evtx` file, or only chunks `chunks` of it (see `ranged`).
+pub fn scan_evtx_part(
+    scan: &mut Scan,
+    opts: &LogScanOptions,
+    chunks: Option<std::ops::Range<u64>>,
+) {
     let path = std::path::PathBuf::from(&scan.path);
     let mut errors = Vec::new();
-    let res = vigie_logs::evtx::read_evtx(
-        &path,
-        |rec| {
-            scan.record(rec.timestamp);
-            if Scan::in_window(opts, rec.timestamp) {
-                let ev = Event { value: &rec.value };
-                let before = scan.findings.len();
-                check_event(scan, &ev, rec.record_id, rec.timestamp);
-                // EVTX findings point at the record id, not a line.
-                for f in &mut scan.findings[before..] {
-                    f.source.line = None;
-                    f.source.record_id = Some(rec.record_id);
-                }
+    let on_error = |e| errors.push(e);
+    let on_record = |rec: vigie_logs::evtx::EvtxRecord| {
+        scan.record(rec.timestamp);
+        if Scan::in_window(opts, rec.timestamp) {
+            let ev = Event { value: &rec.value };
+            let before = scan.findings.len();
+            check_event(scan, &ev, rec.record_id, rec.timestamp);
+            // EVTX findings point at the record id, not a line.
+            for f in &mut scan.findings[before..] {
+                f.source.line = None;
+                f.source.record_id = Some(rec.record_id);
             }
-        },
-        |e| errors.push(e),
-    );
+        }
+    };
+    let res = match chunks {
+        None => vigie_logs::evtx::read_evtx(&path, on_record, on_error),
+        Some(c) => {
+            vigie_logs::evtx::read_evtx_chunks(&path, c, on_record, on_error)
+        }
+    };
     if let Err(e) = res {
         errors.push(e);
     }

@@ -96,6 +96,11 @@ pub fn scan_log(
     {
         return r;
     }
+    if source == LogSource::Evtx
+        && let Some(r) = ranged::scan_evtx(path, opts, ranged::DEFAULT)
+    {
+        return r;
+    }
     let mut scan = common::Scan::new(path, source);
     match source {
         LogSource::HttpProxy => httpproxy::scan(&mut scan, opts),

@@ -2,6 +2,7 @@
 //! cut into byte ranges (each line belongs to the range it starts in),
 //! every range is scanned on its own, and the parts are merged with line
 //! numbers shifted, so the result is the one a single reader gives.
+//! Large EVTX files are shared the same way, by ranges of whole chunks.
 //!
 //! A range that starts mid-file needs the header in force there. It is
 //! taken to be the file's first header; if any range meets a header line
@@ -13,11 +14,13 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use vigie_logs::Header;
+use vigie_logs::evtx;
 use vigie_logs::range::{ByteRange, split_ranges};
 use vigie_model::hunt::LogSource;
+use vigie_model::{ItemError, ItemErrorKind};
 
 use super::common::Scan;
-use super::{LogScanOptions, LogScanResult, httpproxy, iis};
+use super::{LogScanOptions, LogScanResult, events, httpproxy, iis};
 
 /// How files are split.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +84,50 @@ pub fn scan(
     }
     Some(merge(path, source, parts))
 }
+
+/// Scan a large `.evtx` file in ranges of whole chunks (`split.size`
+/// bytes each); `None` when it should be read whole (small, or a header
+/// the reader refuses, so the error is given once).
+pub fn scan_evtx(
+    path: &Path,
+    opts: &LogScanOptions,
+    split: Split,
+) -> Option<LogScanResult> {
+    let len = std::fs::metadata(path).ok()?.len();
+    let chunks = evtx::chunk_count(path).ok()?;
+    let per = (split.size / EVTX_CHUNK).max(1);
+    if len < split.min || chunks <= per {
+        return None;
+    }
+    evtx::read_evtx_chunks(path, 0..0, |_| {}, |_| {}).ok()?;
+    let ranges: Vec<_> = (0..chunks)
+        .step_by(per as usize)
+        .map(|s| s..(s + per).min(chunks))
+        .collect();
+    let mut parts: Vec<Scan> = ranges
+        .into_par_iter()
+        .map(|r| {
+            let mut scan = Scan::new(path, LogSource::Evtx);
+            events::scan_evtx_part(&mut scan, opts, Some(r));
+            scan
+        })
+        .collect();
+    if let (Some(first), Some(e)) = (parts.first_mut(), evtx::truncation(path))
+    {
+        first.errors.insert(
+            0,
+            ItemError::new(
+                path.display().to_string(),
+                ItemErrorKind::Parse,
+                e,
+            ),
+        );
+    }
+    Some(merge(path, LogSource::Evtx, parts))
+}
+
+/// Size of an EVTX chunk.
+const EVTX_CHUNK: u64 = 65536;
 
 /// The file's head, cut after its last whole line.
 fn read_head(path: &Path) -> Option<Vec<u8>> {

@@ -83,3 +83,58 @@ fn truncated_file_is_reported() {
     assert!(errors.is_empty(), "{errors:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A file of `n` chunks taken in turn from the real fixtures, behind the
+/// first fixture's header (as `bench/evtx/grow.py` builds them).
+fn grown(n: usize) -> Vec<u8> {
+    let mut files: Vec<Vec<u8>> = std::fs::read_dir(REAL)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    files.sort();
+    let (h, c) = (HEADER_BLOCK as usize, CHUNK as usize);
+    let mut out = files[0][..h].to_vec();
+    for i in 0..n {
+        out.extend_from_slice(&files[i % files.len()][h..h + c]);
+    }
+    out
+}
+
+/// Every record as comparable text, in a stable order.
+fn records(read: impl FnOnce(&mut dyn FnMut(EvtxRecord))) -> Vec<String> {
+    let mut out = Vec::new();
+    read(&mut |r| {
+        out.push(format!("{} {:?} {}", r.record_id, r.timestamp, r.value))
+    });
+    out.sort();
+    out
+}
+
+#[test]
+fn chunk_ranges_give_the_records_of_the_whole_file() {
+    let dir = std::env::temp_dir()
+        .join(format!("vigie-logs-evtx-ranges-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("grown.evtx");
+    std::fs::write(&path, grown(10)).unwrap();
+    assert_eq!(chunk_count(&path).unwrap(), 10);
+    let whole = records(|f| read_evtx(&path, f, |e| panic!("{e}")).unwrap());
+    assert_eq!(whole.len(), 4 + 3 * 15 + 3 * 4);
+    for cuts in [vec![0, 10], vec![0, 3, 7, 10], (0..=10).collect()] {
+        let parts = records(|f| {
+            for w in cuts.windows(2) {
+                read_evtx_chunks(&path, w[0]..w[1], &mut *f, |e| {
+                    panic!("{e}")
+                })
+                .unwrap();
+            }
+        });
+        assert_eq!(parts, whole, "{cuts:?}");
+    }
+    // An empty range reads nothing and is no error.
+    let none = records(|f| read_evtx_chunks(&path, 4..4, f, |_| {}).unwrap());
+    assert!(none.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -140,3 +140,77 @@ fn another_header_inside_the_file_means_one_reader() {
     let split = Split { min: 0, size: 2 };
     assert!(scan(&p, LogSource::Iis, &opts, split).is_none());
 }
+
+/// An EVTX file of `n` chunks taken in turn from the real fixtures.
+fn grown_evtx(n: usize) -> Vec<u8> {
+    let real = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/real/evtx-to-mitre"
+    );
+    let mut files: Vec<Vec<u8>> = std::fs::read_dir(real)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    files.sort();
+    let mut out = files[0][..4096].to_vec();
+    for i in 0..n {
+        out.extend_from_slice(&files[i % files.len()][4096..4096 + 65536]);
+    }
+    out
+}
+
+#[test]
+fn evtx_in_chunk_ranges_equals_one_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = grown_evtx(40);
+    let opts = LogScanOptions::default();
+    for cut in [false, true] {
+        if cut {
+            data.extend_from_slice(&[0; 1000]);
+        }
+        let p = write_bytes(dir.path(), "Logs/Application.evtx", &data);
+        let one = scan_log(&p, LogSource::Evtx, &opts);
+        assert_eq!(one.coverage.records, 14 + 13 * 15 + 13 * 4);
+        assert_eq!(one.errors.len(), usize::from(cut));
+        for chunks in [1, 3, 7, 39] {
+            let split = Split { min: 0, size: chunks * 65536 };
+            let r = scan_evtx(&p, &opts, split).expect("split");
+            let sorted = |r: &LogScanResult| {
+                let mut v: Vec<_> =
+                    r.findings.iter().map(|f| format!("{f:?}")).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(sorted(&r), sorted(&one));
+            assert_eq!(
+                format!("{:?}", r.coverage),
+                format!("{:?}", one.coverage)
+            );
+            assert_eq!(format!("{:?}", r.errors), format!("{:?}", one.errors));
+        }
+        // One range holding every chunk: read whole.
+        let split = Split { min: 0, size: 40 * 65536 };
+        assert!(scan_evtx(&p, &opts, split).is_none());
+    }
+}
+
+#[test]
+fn evtx_with_a_bad_header_is_read_whole_for_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = grown_evtx(8);
+    data[..8].copy_from_slice(b"NotEvtx\0");
+    let p = write_bytes(dir.path(), "Logs/System.evtx", &data);
+    let split = Split { min: 0, size: 65536 };
+    assert!(scan_evtx(&p, &LogScanOptions::default(), split).is_none());
+    let one = scan_log(&p, LogSource::Evtx, &LogScanOptions::default());
+    assert_eq!(one.errors.len(), 1);
+}
+
+fn write_bytes(dir: &Path, rel: &str, body: &[u8]) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, body).unwrap();
+    p
+}
