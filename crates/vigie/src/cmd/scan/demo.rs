@@ -1,6 +1,8 @@
 //! The `vigie scan` section of `vigie demo`: a lab fleet of every persona
 //! kind on loopback, scanned passively by the real engine, shown as the
-//! table format of `vigie scan` and checked against the lab's manifest.
+//! table format of `vigie scan` and checked against the lab's manifest;
+//! then a few servers are upgraded and a second scan shows the changes as
+//! `vigie diff` lists them.
 //!
 //! Timeouts are short (every host is local) so the tarpit and the slow
 //! persona cost about a second, not the defaults' minutes.
@@ -8,11 +10,12 @@
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use vigie_lab::persona::EXPECTED_AS_OF;
-use vigie_lab::{Fleet, FleetConfig, ManifestEntry};
+use vigie_lab::persona::{EXPECTED_AS_OF, by_name};
+use vigie_lab::{Fleet, FleetConfig, ManifestEntry, Persona};
 use vigie_model::scan::HostResult;
 use vigie_scan::engine::{EngineOptions, Plan, Summary, run as run_engine};
 use vigie_scan::http::Timeouts;
@@ -29,7 +32,8 @@ const HOSTS: usize = 64;
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 201, 0, 1);
 
 /// Start the fleet, scan it, print the table and the summary, write
-/// `scan.jsonl` into the demo folder.
+/// `scan.jsonl` into the demo folder; then upgrade a few servers, scan
+/// again (`scan-after-upgrades.jsonl`) and show what `vigie diff` would.
 pub fn demo(ctx: &mut DemoContext) -> anyhow::Result<()> {
     writeln!(
         ctx.out,
@@ -41,27 +45,108 @@ pub fn demo(ctx: &mut DemoContext) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (summary, manifest) = rt.block_on(async {
-        let fleet = Fleet::start(FleetConfig {
-            hosts: HOSTS,
-            seed: 7,
-            base: BASE,
-            record_requests: false,
-            slow_delay: Duration::from_millis(200),
-            ..Default::default()
-        })
-        .await
-        .context("starting the demo lab fleet")?;
-        let manifest = fleet.manifest().to_vec();
-        let scanned = scan_fleet(&manifest, &path).await;
-        fleet.shutdown().await;
-        anyhow::Ok((scanned?, manifest))
-    })?;
+    let (summary, manifest) =
+        rt.block_on(scan_round(BTreeMap::new(), &path))?;
     let results = read_results(&path)?;
     print_table(ctx, &results)?;
     print_summary(ctx, &summary, &results, &manifest)?;
     writeln!(ctx.out, "  results: {}", path.display())?;
     ctx.results.push(path);
+
+    let upgrades = upgrades(&manifest);
+    let after = ctx.dir.join("scan-after-upgrades.jsonl");
+    rt.block_on(scan_round(upgrades.clone(), &after))?;
+    let later = read_results(&after)?;
+    print_diff(ctx, upgrades.len(), &results, &later)?;
+    writeln!(ctx.out, "  second scan: {}", after.display())?;
+    Ok(())
+}
+
+/// Serve the fleet (with `overrides`), scan it into `path`, stop it.
+async fn scan_round(
+    overrides: BTreeMap<u64, &'static Persona>,
+    path: &Path,
+) -> anyhow::Result<(Summary, Vec<ManifestEntry>)> {
+    let fleet = Fleet::start(FleetConfig {
+        hosts: HOSTS,
+        seed: 7,
+        base: BASE,
+        record_requests: false,
+        slow_delay: Duration::from_millis(200),
+        overrides,
+        ..Default::default()
+    })
+    .await
+    .context("starting the demo lab fleet")?;
+    let manifest = fleet.manifest().to_vec();
+    let scanned = scan_fleet(&manifest, path).await;
+    fleet.shutdown().await;
+    Ok((scanned?, manifest))
+}
+
+/// What the admins did before the second scan: every other server with
+/// a vulnerable build got a later update (2019: the current one; 2013
+/// and 2016: only the March 2021 fix, so they stay vulnerable to later
+/// CVEs).
+fn upgrades(manifest: &[ManifestEntry]) -> BTreeMap<u64, &'static Persona> {
+    let current = |build: &str| match build.get(..4) {
+        Some("15.2") => by_name("ex2019-cu15-aug26su"),
+        Some("15.1") => by_name("ex2016-cu19-mar21su"),
+        Some("15.0") => by_name("ex2013-cu23-mar21su"),
+        _ => None,
+    };
+    manifest
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.expected.state == "vulnerable")
+        .step_by(2)
+        .filter_map(|(i, h)| {
+            let to = current(h.build.as_deref()?)?;
+            (h.persona != to.name).then_some((i as u64, to))
+        })
+        .collect()
+}
+
+/// The changes between the two scans, as `vigie diff` lists them.
+fn print_diff(
+    ctx: &mut DemoContext,
+    upgraded: usize,
+    before: &BTreeMap<Ipv4Addr, HostResult>,
+    after: &BTreeMap<Ipv4Addr, HostResult>,
+) -> anyhow::Result<()> {
+    let before: Vec<HostResult> = before.values().cloned().collect();
+    let after: Vec<HostResult> = after.values().cloned().collect();
+    let diff = vigie_store::diff_runs(&before, &after);
+    writeln!(
+        ctx.out,
+        "  after {upgraded} servers were upgraded, a second scan \
+         (`vigie diff`): {} newly patched, {} newly vulnerable, {} \
+         changed build, {} new, {} gone",
+        diff.newly_patched.len(),
+        diff.newly_vulnerable.len(),
+        diff.changed_build.len(),
+        diff.new.len(),
+        diff.gone.len(),
+    )?;
+    for c in diff.changed_build.iter().take(5) {
+        let side = |b: &Option<String>, s: &Option<String>| {
+            format!(
+                "{} ({})",
+                b.as_deref().unwrap_or("-"),
+                s.as_deref().unwrap_or("-")
+            )
+        };
+        writeln!(
+            ctx.out,
+            "    {}  {} -> {}",
+            vigie_model::terminal_safe(&c.key),
+            side(&c.before_build, &c.before_state),
+            side(&c.after_build, &c.after_state),
+        )?;
+    }
+    if diff.changed_build.len() > 5 {
+        writeln!(ctx.out, "    ...")?;
+    }
     Ok(())
 }
 
