@@ -270,13 +270,7 @@ impl Scan {
 
 /// Severity follows grade: a probe is low, a success is high.
 pub fn severity_of(grade: Grade) -> Severity {
-    match grade {
-        Grade::Info => Severity::Info,
-        Grade::Probe => Severity::Low,
-        Grade::Attempt => Severity::Medium,
-        Grade::Exploited => Severity::High,
-        Grade::Compromised => Severity::Critical,
-    }
+    grade.severity()
 }
 
 /// Parse `2021-03-03T07:25:46.123Z` or `2021-03-03 07:25:46` as UTC.
