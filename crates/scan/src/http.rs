@@ -3,8 +3,10 @@
 //! Hostile servers are the norm on the Internet: each request has a
 //! connect timeout, a TLS timeout and an overall read deadline, and reads
 //! stop at [`MAX_RESPONSE`] bytes, so a tarpit, endless headers or a huge
-//! body cost bounded time and memory. One connection per request
-//! (`Connection: close`): no state carried between requests.
+//! body cost bounded time and memory. [`get`] is one request on its own
+//! connection (`Connection: close`); a [`Session`] keeps one connection
+//! open across a host's requests when the server allows it, so they cost
+//! one TCP and TLS handshake, on both sides, instead of one each.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,9 @@ use tokio::time::{Instant, timeout_at};
 use vigie_model::scan::{Identity, TlsFacts};
 
 use crate::tls;
+
+mod session;
+pub use session::Session;
 
 /// Bytes read from one response at most (headers and body together).
 pub const MAX_RESPONSE: usize = 256 * 1024;
@@ -118,7 +123,7 @@ pub async fn get(
 ) -> Result<(Response, ConnFacts), FetchError> {
     let tcp = connect(ep.addr, t.connect).await?;
     let _ = tcp.set_nodelay(true);
-    let req = request_bytes(&ep.host, path, cookie);
+    let req = request_bytes(&ep.host, path, cookie, true);
     if !ep.tls {
         let resp = exchange(tcp, &req, t.request).await?;
         return Ok((resp, ConnFacts::default()));
@@ -145,6 +150,19 @@ async fn get_rustls(
     req: &[u8],
     t: Timeouts,
 ) -> Result<(Response, ConnFacts), FetchError> {
+    let (stream, facts) = handshake(ep, tcp, t).await?;
+    let resp = exchange(stream, req, t.request).await?;
+    Ok((resp, facts))
+}
+
+type TlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// The rustls handshake within the TLS timeout.
+pub(crate) async fn handshake(
+    ep: &Endpoint,
+    tcp: TcpStream,
+    t: Timeouts,
+) -> Result<(TlsStream, ConnFacts), FetchError> {
     let name = ServerName::try_from(ep.host.clone())
         .unwrap_or_else(|_| ServerName::from(ep.addr.ip()));
     let hs = tls::connector().connect(name, tcp);
@@ -153,8 +171,7 @@ async fn get_rustls(
         .map_err(|_| FetchError::Tls("handshake timed out".into()))?
         .map_err(|e| FetchError::Tls(e.to_string()))?;
     let facts = tls::facts(stream.get_ref().1);
-    let resp = exchange(stream, req, t.request).await?;
-    Ok((resp, facts))
+    Ok((stream, facts))
 }
 
 pub(crate) async fn connect(
@@ -171,7 +188,12 @@ pub(crate) async fn connect(
     }
 }
 
-fn request_bytes(host: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
+pub(crate) fn request_bytes(
+    host: &str,
+    path: &str,
+    cookie: Option<&str>,
+    close: bool,
+) -> Vec<u8> {
     let host = if host.contains(':') {
         format!("[{host}]")
     } else {
@@ -179,9 +201,12 @@ fn request_bytes(host: &str, path: &str, cookie: Option<&str>) -> Vec<u8> {
     };
     let mut req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: vigie/{}\r\n\
-         Accept: */*\r\nConnection: close\r\n",
+         Accept: */*\r\n",
         env!("CARGO_PKG_VERSION")
     );
+    if close {
+        req.push_str("Connection: close\r\n");
+    }
     if let Some(c) = cookie {
         req.push_str(&format!("Cookie: {c}\r\n"));
     }

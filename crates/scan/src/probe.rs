@@ -11,7 +11,7 @@ use vigie_model::scan::{
 };
 
 use crate::fingerprint::{Observed, fingerprint};
-use crate::http::{ConnFacts, Endpoint, FetchError, Timeouts, get};
+use crate::http::{Endpoint, FetchError, Session, Timeouts, get};
 
 /// The passive requests, in order.
 pub const OWA: &str = "/owa/";
@@ -89,10 +89,11 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
     };
     let mut r = empty_result(t, tls);
     let mut seen = Vec::new();
-    let conn: ConnFacts;
-    match get(&ep, OWA, None, opts.timeouts).await {
-        Ok((resp, facts)) => {
-            conn = facts;
+    // The passive requests share one kept-alive connection; the active
+    // probe below has its own, so an abort is the server's answer to it.
+    let mut session = Session::new(&ep, opts.timeouts);
+    match session.get(OWA).await {
+        Ok(resp) => {
             seen.push(Observed {
                 request: format!("GET {OWA}"),
                 response: resp,
@@ -111,13 +112,13 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
         }
     }
     let mut errors = Vec::new();
-    fetch_into(&ep, LOGON, opts, &mut seen, &mut errors).await;
+    fetch_into(&mut session, LOGON, &mut seen, &mut errors).await;
     let fp = fingerprint(&seen);
     let want_manifest = fp.is_exchange
         && fp.precision != Some(vigie_model::build::Precision::Exact)
         && fp.product.as_deref() != Some("Exchange Server 2010");
     let fp = if want_manifest {
-        fetch_into(&ep, EXPORTTOOL, opts, &mut seen, &mut errors).await;
+        fetch_into(&mut session, EXPORTTOOL, &mut seen, &mut errors).await;
         fingerprint(&seen)
     } else {
         fp
@@ -127,6 +128,9 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
     } else {
         HostStatus::NotExchange
     };
+    // Done with the passive requests: let the server go.
+    session.close();
+    let conn = session.facts();
     r.tls = conn.tls;
     r.identity = Identity {
         fe_server: fp.fe_server.clone(),
@@ -161,14 +165,13 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
 }
 
 async fn fetch_into(
-    ep: &Endpoint,
+    session: &mut Session<'_>,
     path: &str,
-    opts: ProbeOptions,
     seen: &mut Vec<Observed>,
     errors: &mut Vec<String>,
 ) {
-    match get(ep, path, None, opts.timeouts).await {
-        Ok((resp, _)) => seen
+    match session.get(path).await {
+        Ok(resp) => seen
             .push(Observed { request: format!("GET {path}"), response: resp }),
         Err(e) => errors.push(format!("GET {path}: {e}")),
     }

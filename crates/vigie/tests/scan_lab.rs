@@ -212,6 +212,16 @@ fn scan_of_a_mixed_fleet_matches_the_manifest_and_stays_passive() {
     for path in [OWA, LOGON] {
         assert!(seen.iter().any(|q| q.path == path), "{path} never sent");
     }
+    // Guards keep-alive: a host's passive requests share one connection
+    // (one TCP and TLS handshake on each side).
+    let mut peers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for q in &seen {
+        peers.entry(&q.address).or_default().insert(&q.peer);
+    }
+    for h in lab.manifest().iter().filter(|h| h.build.is_some()) {
+        let p = &peers[h.address.as_str()];
+        assert_eq!(p.len(), 1, "{} {}: {p:?}", h.address, h.persona);
+    }
 }
 
 #[test]
