@@ -35,8 +35,13 @@ fn line_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     parse_time(text.split(',').next()?)
 }
 
-/// Scan an OABGenerator log.
-pub fn scan_oab(scan: &mut Scan, opts: &LogScanOptions) {
+/// What a line check is given: the scan, the line, its number and time.
+type LineCheck =
+    fn(&mut Scan, &str, u64, Option<chrono::DateTime<chrono::Utc>>);
+
+/// The loop both text logs share: skip comments and blank lines, count
+/// every record's time for coverage, check those inside the window.
+fn scan_text(scan: &mut Scan, opts: &LogScanOptions, check: LineCheck) {
     scan.lines(|scan, number, text| {
         if text.starts_with('#') || text.trim().is_empty() {
             return;
@@ -44,9 +49,14 @@ pub fn scan_oab(scan: &mut Scan, opts: &LogScanOptions) {
         let ts = line_time(text);
         scan.record(ts);
         if Scan::in_window(opts, ts) {
-            check_oab(scan, text, number, ts);
+            check(scan, text, number, ts);
         }
     });
+}
+
+/// Scan an OABGenerator log.
+pub fn scan_oab(scan: &mut Scan, opts: &LogScanOptions) {
+    scan_text(scan, opts, check_oab);
 }
 
 /// `Download failed and temporary file <path> needs to be removed`
@@ -104,16 +114,7 @@ fn resolve_dots(path: &str) -> String {
 
 /// Scan an ECP server log.
 pub fn scan_ecp(scan: &mut Scan, opts: &LogScanOptions) {
-    scan.lines(|scan, number, text| {
-        if text.starts_with('#') || text.trim().is_empty() {
-            return;
-        }
-        let ts = line_time(text);
-        scan.record(ts);
-        if Scan::in_window(opts, ts) {
-            check_ecp(scan, text, number, ts);
-        }
-    });
+    scan_text(scan, opts, check_ecp);
 }
 
 fn check_ecp(
