@@ -57,7 +57,7 @@ def base(short):
 CURATED = {"CVE-2020-0688", "CVE-2021-26855", "CVE-2021-26857", "CVE-2021-26858",
            "CVE-2021-27065", "CVE-2021-28480", "CVE-2021-31207", "CVE-2021-33766",
            "CVE-2021-34470", "CVE-2021-34473", "CVE-2021-34523", "CVE-2021-42321",
-           "CVE-2022-21978", "CVE-2022-24516", "CVE-2022-41040", "CVE-2022-41080",
+           "CVE-2022-21978", "CVE-2022-41040", "CVE-2022-41080",
            "CVE-2022-41082", "CVE-2023-21529", "CVE-2023-21706", "CVE-2023-21707",
            "CVE-2023-21710", "CVE-2024-21410"}
 old_fixes = rd(os.path.join(S, "vigie-curated-fixes.csv"))
@@ -131,6 +131,10 @@ kept = [(r["cve"], r["fixed_in"], r["source"]) for r in old_fixes if r["cve"] in
 WINDOW = 45
 # The CVE record names a re-released update as the fix.
 FIX_SU = {"CVE-2024-49040": "Nov24SUv2"}
+# The Extended Protection CVEs of August 2022: their records give the
+# October 2022 SU builds as the first fixed ones.
+FIX_SU.update({c: "Oct22SU" for c in ("CVE-2022-21979", "CVE-2022-21980",
+               "CVE-2022-24477", "CVE-2022-24516", "CVE-2022-30134")})
 skipped = []
 for cve, r in msrc.items():
     if cve in CURATED or cve in hc_by_cve or not r["release_date"]:
@@ -232,7 +236,9 @@ with open(os.path.join(D, "cves.csv"), "w", newline="") as f:
         old = old_cves.get(c, {})
         title = rec.get("title") or ""
         impact = rec.get("impact") or impact_of(title) or "unknown"
-        name = rec.get("name") or old.get("name") or title or "unknown"
+        sus_of = sorted({e["su"] for e in hc_by_cve.get(c, [])})
+        fallback = f"fixed by {'/'.join(sus_of)}; title not recorded" if sus_of else "title not recorded"
+        name = rec.get("name") or old.get("name") or title or fallback
         if impact == "unknown" and old:
             impact = impact_of(old.get("name", ""))
         cvss = rec.get("cvss") or old.get("cvss") or ""
@@ -241,13 +247,13 @@ with open(os.path.join(D, "cves.csv"), "w", newline="") as f:
             pub = "2019-06-11"
         k = "true" if (c in kev or c in extra_kev) else "false"
         src = []
-        if rec.get("source"): src.append(rec["source"])
-        elif old.get("source"): src.append(old["source"])
+        if old.get("source"): src.append(old["source"])
+        if rec.get("source") and rec["source"] not in src: src.append(rec["source"])
         if c in msrc: src.append("date: MSRC")
         if c in kev: src.append(f"CISA KEV {kev[c]['date_added']}")
         if c in extra_kev: src.append(f"CISA KEV {extra_kev[c]['date_added']} ({extra_kev[c]['source']})")
         if c in hc_by_cve: src.append("HealthChecker " + "/".join(sorted({e['su'] for e in hc_by_cve[c]})))
-        family = NAMED.get(c) or impact.capitalize() if NAMED.get(c) or impact != "unknown" else "Unclassified"
+        family = NAMED.get(c) or (impact[0].upper() + impact[1:] if impact != "unknown" else "Impact not recorded")
         if not cvss: missing.append((c, "cvss"))
         if impact == "unknown": missing.append((c, "impact/title"))
         if not pub:
