@@ -83,6 +83,30 @@ def next_cu(product, after_v, after_d):
     return min(cands, key=lambda b: b["v"]) if cands else None
 
 fixes = []  # (cve, build, source)
+# Fixed by an update whose build Microsoft's list lacks: only the rows of
+# sources/vigie-extra-fixes.csv apply (README).
+EXTRA_ONLY = {"CVE-2020-17144"}
+
+def ru_fix_2010(cve):
+    """Exchange 2010: MSRC names the rollup that carries the fix (or SP3)."""
+    if cve in EXTRA_ONLY:
+        return None
+    r = msrc.get(cve)
+    if not r or not r["release_date"]:
+        return None
+    rel = date(r["release_date"])
+    for short in r["affected"].split(";"):
+        if not short.startswith("14.3."):
+            continue
+        if short != "14.3.123" and short in lines:
+            b = lines[short][0]
+            return b, f"{PNAME['2010']} {b['version_name']}: the rollup MSRC lists for {cve}"
+        ru = [b for b in builds if b["p"] == "2010" and b["kind"] == "RU" and b["d"] >= rel
+              and (b["d"] - rel).days <= 45]
+        if ru:
+            b = min(ru, key=lambda b: b["v"])
+            return b, f"{PNAME['2010']} {b['version_name']}: first rollup after MSRC's release of {cve} ({rel})"
+    return None
 
 def add(cve, b, why):
     fixes.append((cve, b["build"], why))
@@ -123,6 +147,9 @@ for cve, entries in hc_by_cve.items():
         nb = next_cu(p, newest["v"], newest["d"])
         if nb:
             add(cve, nb, f"{PNAME[p]} {nb['version_name']} and every later CU ship with the fix")
+    got2010 = ru_fix_2010(cve)
+    if got2010:
+        add(cve, *got2010)
 
 # 2. Curated rows, as they were.
 kept = [(r["cve"], r["fixed_in"], r["source"]) for r in old_fixes if r["cve"] in CURATED]
@@ -137,6 +164,8 @@ FIX_SU.update({c: "Oct22SU" for c in ("CVE-2022-21979", "CVE-2022-21980",
                "CVE-2022-24477", "CVE-2022-24516", "CVE-2022-30134")})
 skipped = []
 for cve, r in msrc.items():
+    if cve in EXTRA_ONLY:
+        continue
     if cve in CURATED or cve in hc_by_cve or not r["release_date"]:
         if not r["release_date"] and cve not in CURATED and cve not in hc_by_cve:
             skipped.append((cve, "no affected build list in MSRC data"))
@@ -154,11 +183,9 @@ for cve, r in msrc.items():
         line = lines[short]
         p = line[0]["p"]
         if p == "2010":
-            ru = [b for b in builds if b["p"] == "2010" and b["kind"] in ("RU",) and b["d"] >= rel
-                  and (b["d"] - rel).days <= WINDOW]
-            if ru:
-                b = min(ru, key=lambda b: b["v"])
-                got.append((b, f"{PNAME[p]} {b['version_name']}: first rollup after MSRC's release of {cve} ({rel})"))
+            got2010 = ru_fix_2010(cve)
+            if got2010:
+                got.append(got2010)
                 products.add(p)
             continue
         if line[0]["kind"] == "RTM" and short.endswith((".516", ".225", ".221")) and rel.year < 2019 and len(line) == 1:
