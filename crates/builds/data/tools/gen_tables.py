@@ -76,10 +76,11 @@ def su_date(name, product):
     return min(ds) if ds else None
 
 def next_cu(product, after_v, after_d):
-    """The first CU/RTM line of the product after a build, released after a date."""
+    """The first CU/RTM line of the product after a build. Compared by build
+    number like HealthChecker: a CU newer than every line the fix was
+    released for already carries it (MSRC lists the CUs that needed it)."""
     cands = [base(s) for s in lines if base(s)["p"] == product
-             and base(s)["kind"] in ("CU", "RTM", "SP", "RU") and base(s)["v"] > after_v
-             and base(s)["d"] >= after_d]
+             and base(s)["kind"] in ("CU", "RTM", "SP", "RU") and base(s)["v"] > after_v]
     return min(cands, key=lambda b: b["v"]) if cands else None
 
 fixes = []  # (cve, build, source)
