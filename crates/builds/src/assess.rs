@@ -33,6 +33,8 @@ fn priority(a: &CveStatus, b: &CveStatus) -> std::cmp::Ordering {
 struct Judged {
     status: CveStatus,
     missing_since: Option<NaiveDate>,
+    /// Index of the CVE in the table.
+    index: usize,
 }
 
 impl Table {
@@ -57,8 +59,9 @@ impl Table {
         let judged: Vec<Judged> = self
             .cves
             .iter()
-            .filter(|c| c.published <= as_of)
-            .map(|c| self.judge(c, &m, as_of))
+            .enumerate()
+            .filter(|(_, c)| c.published <= as_of)
+            .map(|(index, c)| Judged { index, ..self.judge(c, &m, as_of) })
             .collect();
         let support = self.support(&m, as_of);
         let days_behind = self.days_behind(&m, &judged, as_of);
@@ -131,7 +134,7 @@ impl Table {
         let open: Vec<&CveInfo> = judged
             .iter()
             .filter(|j| j.status.state == CveState::Vulnerable)
-            .filter_map(|j| self.cves.iter().find(|c| c.cve == j.status.cve))
+            .map(|j| &self.cves[j.index])
             .collect();
         for s in steps {
             let Ok(parsed) = parse_build(&s.build) else { continue };
@@ -159,7 +162,7 @@ impl Table {
             config_note: None,
         };
         let Some(product) = m.product else {
-            return Judged { status, missing_since: None };
+            return Judged { status, missing_since: None, index: 0 };
         };
         let fixes: Vec<&Fix> = cve
             .fixes
@@ -168,7 +171,7 @@ impl Table {
             .collect();
         if fixes.is_empty() {
             status.state = CveState::NotAffected;
-            return Judged { status, missing_since: None };
+            return Judged { status, missing_since: None, index: 0 };
         }
         let released: Vec<&Fix> = fixes
             .iter()
@@ -185,7 +188,7 @@ impl Table {
         let missing_since = (state == CveState::Vulnerable)
             .then(|| released.iter().map(|f| self.rows[f.row].date).min())
             .flatten();
-        Judged { status, missing_since }
+        Judged { status, missing_since, index: 0 }
     }
 
     /// `15.1.2507.72`, or `15.1.2507.72 (ESU-only)`.

@@ -41,9 +41,16 @@ pub struct Args {
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
     /// Load builds from this CSV instead of the embedded table (same
-    /// columns as crates/builds/data/builds.csv).
+    /// columns as crates/builds/data/builds.csv). Bad rows are reported
+    /// by file and line and skipped.
     #[arg(long, value_name = "FILE")]
     pub builds: Option<PathBuf>,
+    /// Add CVE fixes newer than the table from this CSV: columns
+    /// `cve,fixed_in` (one row per fixing build) and, for a CVE the table
+    /// does not know, `name,cvss,known_exploited,published` (docs/check.md).
+    /// Bad rows are reported by file and line and skipped.
+    #[arg(long, value_name = "FILE")]
+    pub cves: Option<PathBuf>,
     /// Table format: also list patched and not-affected CVEs.
     #[arg(long)]
     pub all: bool,
@@ -103,7 +110,11 @@ enum Item {
 
 /// Run `vigie check`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let table = load_table(args.builds.as_deref())?;
+    let (table, table_errors) =
+        load_table(args.builds.as_deref(), args.cves.as_deref())?;
+    for e in &table_errors {
+        eprintln!("vigie check: {}", terminal_safe(&e.to_string()));
+    }
     let as_of = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let mut inputs = args.inputs.clone();
     if inputs.is_empty() {
@@ -126,20 +137,41 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     sink.finish(&mut out)?;
     out.flush()?;
-    Ok(Outcome::from_flags(sink.findings, sink.errors > 0))
+    let input_errors = sink.errors > 0 || !table_errors.is_empty();
+    Ok(Outcome::from_flags(sink.findings, input_errors))
 }
 
+type LoadedTable =
+    (std::borrow::Cow<'static, Table>, Vec<vigie_builds::TableError>);
+
+/// The embedded table, or one with `--builds` and `--cves` applied; bad
+/// rows of those files come back as errors (file and line), the rest loads.
 fn load_table(
-    path: Option<&Path>,
-) -> anyhow::Result<std::borrow::Cow<'static, Table>> {
-    let Some(path) = path else {
-        return Ok(std::borrow::Cow::Borrowed(Table::embedded()));
+    builds: Option<&Path>,
+    cves: Option<&Path>,
+) -> anyhow::Result<LoadedTable> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading build table {}", path.display()))?;
-    let table = Table::with_builds(&text)
-        .with_context(|| format!("loading build table {}", path.display()))?;
-    Ok(std::borrow::Cow::Owned(table))
+    let mut errors = Vec::new();
+    let mut table = std::borrow::Cow::Borrowed(Table::embedded());
+    if let Some(path) = builds {
+        let name = path.display().to_string();
+        let loaded = Table::load_builds(&name, &read(path)?)
+            .with_context(|| format!("loading build table {name}"))?;
+        errors.extend(loaded.errors);
+        table = std::borrow::Cow::Owned(loaded.table);
+    }
+    if let Some(path) = cves {
+        let name = path.display().to_string();
+        let loaded = table
+            .with_cves(&name, &read(path)?)
+            .with_context(|| format!("loading CVE table {name}"))?;
+        errors.extend(loaded.errors);
+        table = std::borrow::Cow::Owned(loaded.table);
+    }
+    Ok((table, errors))
 }
 
 /// Largest file read whole: ExSetup.exe is about 50 MB, and a 1 GiB
@@ -352,7 +384,7 @@ struct RunInfo {
     as_of: NaiveDate,
 }
 
-const CSV_HEADER: [&str; 18] = [
+const CSV_HEADER: [&str; 19] = [
     "server",
     "input",
     "source",
@@ -371,6 +403,7 @@ const CSV_HEADER: [&str; 18] = [
     "upgrade_path",
     "match_note",
     "error",
+    "table_as_of",
 ];
 
 impl<'t> Sink<'t> {
@@ -398,11 +431,17 @@ impl<'t> Sink<'t> {
     fn start(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
         let table_as_of = self.table.as_of();
         match self.format {
-            Format::Table => writeln!(
-                out,
-                "vigie check: build table as of {table_as_of}, judged as of {}\n",
-                self.as_of
-            )?,
+            Format::Table => {
+                writeln!(
+                    out,
+                    "vigie check: build table as of {table_as_of}, judged as of {}",
+                    self.as_of
+                )?;
+                if let Some(f) = self.table.freshness(self.as_of) {
+                    writeln!(out, "WARNING: {f}")?;
+                }
+                writeln!(out)?;
+            }
             Format::Jsonl => {
                 let info = RunInfo {
                     tool: ToolInfo::current(),
@@ -557,6 +596,7 @@ fn csv_cells(c: &Checked) -> Vec<String> {
         path_text(a),
         a.match_note.clone(),
         String::new(),
+        opt(&a.table_as_of),
     ]
 }
 
@@ -567,9 +607,9 @@ fn error_cells(e: &ItemError) -> Vec<String> {
     cells
 }
 
-/// The demo date: the week after ProxyLogon's disclosure and CU20's
-/// release, so the cases read as they did to admins in March 2021.
-const DEMO_AS_OF: &str = "2021-03-20";
+/// The demo date: today as this demo was written (the table is older,
+/// so the freshness warning shows), with ESU-only updates for 2016/2019.
+const DEMO_AS_OF: &str = "2026-11-27";
 
 /// The demo section of `check`.
 pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
@@ -577,20 +617,29 @@ pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
     let table = Table::embedded();
     writeln!(
         ctx.out,
-        "== vigie check: builds judged as of {DEMO_AS_OF} (table as of {})\n",
+        "== vigie check: builds judged as of {DEMO_AS_OF} (table as of {})",
         table.as_of()
     )?;
+    if let Some(f) = table.freshness(as_of) {
+        writeln!(ctx.out, "WARNING: {f}")?;
+    }
+    writeln!(ctx.out)?;
     let exe = ctx.dir.join("ExSetup.exe");
-    let image = vigie_builds::pe::synthetic_image([15, 2, 792, 10]);
+    let image = vigie_builds::pe::synthetic_image([15, 2, 2562, 37]);
     std::fs::write(&exe, image)
         .with_context(|| format!("writing {}", exe.display()))?;
     let exe = exe.display().to_string();
     let inputs = [
-        ("2016 CU19 before ProxyLogon's fix", "15.1.2176.2"),
-        ("the same CU with Mar21SU", "15.1.2176.9"),
-        ("Exchange 2010 SP3 RU31", "14.3.509.0"),
-        ("CU-level only (OWA path)", "15.1.2176"),
-        ("ExSetup.exe (synthetic, 2019 CU8 Mar21SU)", exe.as_str()),
+        (
+            "2019 CU14 as released in February 2024, never updated",
+            "15.2.1544.4",
+        ),
+        (
+            "2016 CU23 with Aug26SU (ESU-only): configuration still matters",
+            "15.1.2507.72",
+        ),
+        ("ExSetup.exe (synthetic, SE RTM Feb26SU)", exe.as_str()),
+        ("CU-level only (OWA path)", "15.2.1748"),
     ];
     for (label, input) in inputs {
         writeln!(ctx.out, "-- {label}")?;
