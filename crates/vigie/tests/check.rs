@@ -206,3 +206,53 @@ fn bad_as_of_date_is_a_usage_error() {
         .assert()
         .code(2);
 }
+
+/// Issue 9: bad rows of `--builds`/`--cves` files are named by file and
+/// line on stderr and skipped; the rest loads (exit 3: inputs had errors).
+#[test]
+fn bad_rows_of_builds_and_cves_files_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cves = dir.path().join("cves.csv");
+    std::fs::write(
+        &cves,
+        "cve,fixed_in,name,published\n\
+         CVE-2026-70571,15.2.2562.46,Test fix,2026-10-13\n\
+         CVE-2026-70571,15.2.2562.46,,\n\
+         not-a-cve,15.2.2562.46,,\n\
+         CVE-2026-70572,15.2.x,,2026-10-13\n",
+    )
+    .unwrap();
+    let out = vigie()
+        .args(["check", "--as-of", "2026-11-27", "--format", "json"])
+        .arg("--cves")
+        .arg(&cves)
+        .arg("15.2.2562.46")
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let name = cves.display().to_string();
+    assert!(err.contains(&format!("{name} line 3: duplicate row")), "{err}");
+    assert!(err.contains(&format!("{name} line 4: unknown CVE id")), "{err}");
+    assert!(err.contains(&format!("{name} line 5: bad build")), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cve = doc["results"][0]["cves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cve"] == "CVE-2026-70571")
+        .unwrap()
+        .clone();
+    assert_eq!(cve["state"], "patched");
+    assert_eq!(doc["table_as_of"], "2026-10-13");
+    assert_eq!(out.status.code(), Some(3));
+    let missing = dir.path().join("missing.csv");
+    std::fs::write(&missing, "cve,name\nCVE-2026-1,x\n").unwrap();
+    let out = vigie()
+        .args(["check", "15.2.2562.46", "--cves"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("missing column(s): fixed_in"), "{err}");
+}
