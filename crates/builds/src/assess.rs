@@ -29,6 +29,14 @@ fn priority(a: &CveStatus, b: &CveStatus) -> std::cmp::Ordering {
         .then(b.cve.cmp(&a.cve))
 }
 
+/// The state of one CVE, the fix that decides it, and since when a
+/// missing fix was available.
+struct Verdict<'a> {
+    state: CveState,
+    fix: Option<&'a Fix>,
+    missing_since: Option<NaiveDate>,
+}
+
 /// A CVE judgement and, when a fix is missing, when it came out.
 struct Judged {
     status: CveStatus,
@@ -142,36 +150,51 @@ impl Table {
             s.closes = open
                 .iter()
                 .filter(|c| {
-                    self.judge(c, &m, as_of).status.state
-                        != CveState::Vulnerable
+                    self.verdict(c, &m, as_of).state != CveState::Vulnerable
                 })
                 .count();
         }
     }
 
     fn judge(&self, cve: &CveInfo, m: &Located, as_of: NaiveDate) -> Judged {
-        let mut status = CveStatus {
+        let v = self.verdict(cve, m, as_of);
+        let status = CveStatus {
             cve: cve.cve.clone(),
             family: cve.family.clone(),
             impact: cve.impact.clone(),
             name: cve.name.clone(),
             cvss: cve.cvss,
             known_exploited: cve.known_exploited,
+            state: v.state,
+            fixed_in: v.fix.map(|f| self.fix_text(f)),
+            config_note: config_note(cve, v.state),
+        };
+        Judged { status, missing_since: v.missing_since, index: 0 }
+    }
+
+    /// The state of one CVE for a located build, without building the
+    /// reported record (the upgrade path asks this for every open CVE at
+    /// every step).
+    fn verdict<'a>(
+        &self,
+        cve: &'a CveInfo,
+        m: &Located,
+        as_of: NaiveDate,
+    ) -> Verdict<'a> {
+        let mut v = Verdict {
             state: CveState::Unknown,
-            fixed_in: None,
-            config_note: None,
+            fix: None,
+            missing_since: None,
         };
-        let Some(product) = m.product else {
-            return Judged { status, missing_since: None, index: 0 };
-        };
+        let Some(product) = m.product else { return v };
         let fixes: Vec<&Fix> = cve
             .fixes
             .iter()
             .filter(|f| self.rows[f.row].product == product)
             .collect();
         if fixes.is_empty() {
-            status.state = CveState::NotAffected;
-            return Judged { status, missing_since: None, index: 0 };
+            v.state = CveState::NotAffected;
+            return v;
         }
         let released: Vec<&Fix> = fixes
             .iter()
@@ -182,13 +205,12 @@ impl Table {
         if state == CveState::Patched && cve.config.is_some() {
             state = CveState::PatchedConfigNeeded;
         }
-        status.state = state;
-        status.fixed_in = fix.map(|f| self.fix_text(f));
-        status.config_note = config_note(cve, state);
-        let missing_since = (state == CveState::Vulnerable)
+        v.state = state;
+        v.fix = fix;
+        v.missing_since = (state == CveState::Vulnerable)
             .then(|| released.iter().map(|f| self.rows[f.row].date).min())
             .flatten();
-        Judged { status, missing_since, index: 0 }
+        v
     }
 
     /// `15.1.2507.72`, or `15.1.2507.72 (ESU-only)`.
