@@ -120,7 +120,8 @@ fn write_cves(
             writeln!(out, "          meanwhile: {}", terminal_safe(n))?;
         }
     }
-    let mut config: Vec<&CveStatus> = of(CveState::PatchedConfigNeeded).collect();
+    let mut config: Vec<&CveStatus> =
+        of(CveState::PatchedConfigNeeded).collect();
     config.sort_by(|x, y| x.config_note.cmp(&y.config_note));
     for (i, c) in config.iter().enumerate() {
         write_cve(out, c)?;
