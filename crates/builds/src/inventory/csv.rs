@@ -32,16 +32,14 @@ impl<R: BufRead> CsvRows<R> {
     /// columns.
     pub fn new(inner: R) -> Result<Self, BuildError> {
         let mut lines = ByteLines::new(inner);
-        let header = loop {
-            match next_record(&mut lines) {
-                None => break Vec::new(),
-                Some(Ok(r)) => break r.fields,
-                Some(Err(e)) => {
-                    return Err(BuildError::Inventory(format!(
-                        "bad CSV header: {}",
-                        e.message
-                    )));
-                }
+        let header = match next_record(&mut lines) {
+            None => Vec::new(),
+            Some(Ok(r)) => r.fields,
+            Some(Err(e)) => {
+                return Err(BuildError::Inventory(format!(
+                    "bad CSV header: {}",
+                    e.message
+                )));
             }
         };
         let col = |name: &str| {
