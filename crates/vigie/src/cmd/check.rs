@@ -6,23 +6,24 @@
 //! judged by `vigie-builds` against the embedded table (or `--builds`), as
 //! of `--as-of`; each bad item becomes an error record and the run goes on.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use serde::Serialize;
 use vigie_builds::Table;
-use vigie_builds::inventory::{looks_like_inventory, parse_inventory};
 use vigie_model::build::{CveState, PatchAssessment, SupportState};
-use vigie_model::{
-    ItemError, ItemErrorKind, ToolInfo, csv_safe, terminal_safe,
-};
+use vigie_model::{ItemError, ToolInfo, csv_safe, terminal_safe};
 
 use crate::exit::Outcome;
 
+mod input;
+mod json;
 mod text;
 
+use input::{Judge, expand};
+use json::JsonDocument;
 use text::{Summary, write_block};
 
 /// Arguments of `vigie check`.
@@ -130,10 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut sink = Sink::new(args.format, args.all, &table, as_of);
     sink.start(&mut out)?;
+    let judge = Judge { table: &table, as_of };
     for input in &inputs {
-        for item in expand(input, &table, as_of) {
-            sink.item(&mut out, item)?;
-        }
+        expand(input, judge, &mut |item| sink.item(&mut out, item))?;
     }
     sink.finish(&mut out)?;
     out.flush()?;
@@ -174,196 +174,18 @@ fn load_table(
     Ok((table, errors))
 }
 
-/// Largest file read whole: ExSetup.exe is about 50 MB, and a 1 GiB
-/// inventory would be millions of servers.
-const MAX_FILE: u64 = 1 << 30;
-
-/// Turn one command-line input into judged items.
-fn expand(input: &str, table: &Table, as_of: NaiveDate) -> Vec<Item> {
-    if input == "-" {
-        let mut text = String::new();
-        return match std::io::stdin().read_to_string(&mut text) {
-            Ok(_) => from_text("stdin", &text, table, as_of),
-            Err(e) => vec![io_error("stdin", &e)],
-        };
-    }
-    let path = Path::new(input);
-    if path.is_file() {
-        let size = path.metadata().map(|m| m.len()).unwrap_or(0);
-        if size > MAX_FILE {
-            return vec![Item::Error(ItemError::new(
-                input,
-                ItemErrorKind::Limit,
-                format!(
-                    "file is {size} bytes; ExSetup.exe and inventories are \
-                     far below the {MAX_FILE}-byte limit"
-                ),
-            ))];
-        }
-        return match std::fs::read(path) {
-            Ok(bytes) => from_file(input, &bytes, table, as_of),
-            Err(e) => vec![io_error(input, &e)],
-        };
-    }
-    vec![one_build(None, "argument", input, table, as_of)]
-}
-
-fn io_error(subject: &str, e: &std::io::Error) -> Item {
-    Item::Error(ItemError::new(subject, ItemErrorKind::Io, e.to_string()))
-}
-
-fn one_build(
-    server: Option<&str>,
-    source: &str,
-    build: &str,
-    table: &Table,
-    as_of: NaiveDate,
-) -> Item {
-    match table.assess(build, as_of) {
-        Ok(assessment) => Item::Checked(Box::new(Checked {
-            server: server.map(str::to_string),
-            source: source.to_string(),
-            assessment,
-        })),
-        Err(e) => {
-            let subject = match server {
-                Some(s) => format!("{source} ({s}): {build}"),
-                None if source == "argument" => build.to_string(),
-                None => format!("{source}: {build}"),
-            };
-            Item::Error(ItemError::new(
-                subject,
-                ItemErrorKind::Parse,
-                e.to_string(),
-            ))
-        }
-    }
-}
-
-fn is_exe_name(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.ends_with(".exe") || lower.ends_with(".dll")
-}
-
-/// `.csv` and `.json` files are inventories even when their header is
-/// wrong, so the error says which columns are missing.
-fn is_inventory_name(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    [".csv", ".json", ".jsonl"].iter().any(|e| lower.ends_with(e))
-}
-
-fn from_file(
-    path: &str,
-    bytes: &[u8],
-    table: &Table,
-    as_of: NaiveDate,
-) -> Vec<Item> {
-    if bytes.starts_with(b"MZ") || is_exe_name(path) {
-        return vec![from_pe(path, bytes, table, as_of)];
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) if is_inventory_name(path) => {
-            from_inventory(path, text, table, as_of)
-        }
-        Ok(text) => from_text(path, text, table, as_of),
-        Err(_) => vec![Item::Error(ItemError::new(
-            path,
-            ItemErrorKind::Parse,
-            "neither a PE file (ExSetup.exe) nor a text list of builds",
-        ))],
-    }
-}
-
-fn from_pe(path: &str, bytes: &[u8], table: &Table, as_of: NaiveDate) -> Item {
-    match vigie_builds::pe::exe_build(bytes) {
-        Ok(parsed) => Item::Checked(Box::new(Checked {
-            server: None,
-            source: format!("ExSetup file version: {path}"),
-            assessment: table.assess_parsed(path, &parsed, as_of),
-        })),
-        Err(e) => {
-            let kind = if e.to_string().contains("truncated") {
-                ItemErrorKind::Truncated
-            } else {
-                ItemErrorKind::Parse
-            };
-            Item::Error(ItemError::new(path, kind, e.to_string()))
-        }
-    }
-}
-
-fn from_text(
-    source: &str,
-    text: &str,
-    table: &Table,
-    as_of: NaiveDate,
-) -> Vec<Item> {
-    if looks_like_inventory(text) {
-        return from_inventory(source, text, table, as_of);
-    }
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim().starts_with('#'))
-        .map(|(i, l)| {
-            let at = format!("{source}:{}", i + 1);
-            one_build(None, &at, l.trim(), table, as_of)
-        })
-        .collect()
-}
-
-fn from_inventory(
-    source: &str,
-    text: &str,
-    table: &Table,
-    as_of: NaiveDate,
-) -> Vec<Item> {
-    let rows = match parse_inventory(text) {
-        Ok(rows) => rows,
-        Err(e) => {
-            let err =
-                ItemError::new(source, ItemErrorKind::Parse, e.to_string());
-            return vec![Item::Error(err)];
-        }
-    };
-    rows.into_iter()
-        .map(|row| match row {
-            Ok(r) => {
-                let at = format!("{source}:{}", r.line);
-                one_build(Some(&r.server), &at, &r.build, table, as_of)
-            }
-            Err(e) => Item::Error(ItemError::new(
-                format!("{source}:{}", e.line),
-                ItemErrorKind::Parse,
-                e.message,
-            )),
-        })
-        .collect()
-}
-
 /// Writes items as they come, in the chosen format.
 struct Sink<'t> {
     format: Format,
     all: bool,
     table: &'t Table,
     as_of: NaiveDate,
-    results: Vec<Checked>,
+    json: JsonDocument,
     summary: Summary,
-    error_list: Vec<ItemError>,
     findings: bool,
     checked: usize,
     flagged: usize,
     errors: usize,
-}
-
-/// The JSON document of `--format json`.
-#[derive(Serialize)]
-struct Document<'a> {
-    schema_version: u32,
-    tool: ToolInfo,
-    table_as_of: NaiveDate,
-    as_of: NaiveDate,
-    results: &'a [Checked],
-    errors: &'a [ItemError],
 }
 
 /// A `--format jsonl` line.
@@ -418,9 +240,8 @@ impl<'t> Sink<'t> {
             all,
             table,
             as_of,
-            results: Vec::new(),
+            json: JsonDocument::default(),
             summary: Summary::default(),
-            error_list: Vec::new(),
             findings: false,
             checked: 0,
             flagged: 0,
@@ -453,7 +274,7 @@ impl<'t> Sink<'t> {
             Format::Csv => {
                 write_csv_row(out, CSV_HEADER.iter().map(|s| s.to_string()))?
             }
-            Format::Json => {}
+            Format::Json => self.json.start(out, table_as_of, self.as_of)?,
         }
         Ok(())
     }
@@ -473,7 +294,7 @@ impl<'t> Sink<'t> {
                     }
                     Format::Jsonl => write_jsonl(out, "result", &*c)?,
                     Format::Csv => write_csv_row(out, csv_cells(&c))?,
-                    Format::Json => self.results.push(*c),
+                    Format::Json => self.json.result(out, &c)?,
                 }
             }
             Item::Error(e) => {
@@ -487,7 +308,7 @@ impl<'t> Sink<'t> {
                     )?,
                     Format::Jsonl => write_jsonl(out, "error", &e)?,
                     Format::Csv => write_csv_row(out, error_cells(&e))?,
-                    Format::Json => self.error_list.push(e),
+                    Format::Json => self.json.error(&e)?,
                 }
             }
         }
@@ -505,19 +326,7 @@ impl<'t> Sink<'t> {
                     self.checked, self.flagged, self.errors
                 )?;
             }
-            Format::Json => {
-                let doc = Document {
-                    schema_version: vigie_model::SCHEMA_VERSION,
-                    tool: ToolInfo::current(),
-                    table_as_of: self.table.as_of(),
-                    as_of: self.as_of,
-                    results: &self.results,
-                    errors: &self.error_list,
-                };
-                serde_json::to_writer_pretty(&mut *out, &doc)
-                    .map_err(std::io::Error::from)?;
-                writeln!(out)?;
-            }
+            Format::Json => self.json.finish(out)?,
             Format::Jsonl | Format::Csv => {}
         }
         Ok(())
@@ -641,14 +450,16 @@ pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
         ("ExSetup.exe (synthetic, SE RTM Feb26SU)", exe.as_str()),
         ("CU-level only (OWA path)", "15.2.1748"),
     ];
+    let judge = Judge { table, as_of };
     for (label, input) in inputs {
         writeln!(ctx.out, "-- {label}")?;
-        for item in expand(input, table, as_of) {
+        expand(input, judge, &mut |item| {
             match item {
                 Item::Checked(c) => write_block(&mut ctx.out, &c, false)?,
                 Item::Error(e) => writeln!(ctx.out, "error  {e}")?,
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -192,10 +192,20 @@ fn families(a: &PatchAssessment) -> Vec<(String, usize)> {
 
 /// The one-line-per-build table printed after the blocks, so a whole
 /// inventory can be read at a glance.
+///
+/// Column widths need every row before the first is printed, so rows
+/// are kept, but only the first [`MAX_SUMMARY_ROWS`] (a few megabytes at
+/// most): past that, every build still has its block above, the table
+/// says how many it leaves out, and `--format csv` gives one line per
+/// build at any size.
 #[derive(Default)]
 pub(super) struct Summary {
     rows: Vec<[String; 6]>,
+    left_out: u64,
 }
+
+/// Rows kept for the summary table.
+pub(super) const MAX_SUMMARY_ROWS: usize = 10_000;
 
 const SUMMARY_HEADER: [&str; 6] =
     ["SERVER/INPUT", "BUILD", "NAME", "SUPPORT", "BEHIND", "OPEN CVES"];
@@ -205,6 +215,10 @@ const MAX_CELL: usize = 40;
 
 impl Summary {
     pub(super) fn add(&mut self, c: &Checked) {
+        if self.rows.len() >= MAX_SUMMARY_ROWS {
+            self.left_out += 1;
+            return;
+        }
         let a = &c.assessment;
         let who = c.server.clone().unwrap_or_else(|| a.input.clone());
         let name = [a.cu.as_deref(), a.su.as_deref()]
@@ -248,6 +262,15 @@ impl Summary {
                 }
             }
             writeln!(out, "{}", line.trim_end())?;
+        }
+        if self.left_out > 0 {
+            writeln!(
+                out,
+                "... and {} more build(s), left out of this table (it \
+                 keeps the first {MAX_SUMMARY_ROWS}); each has its block \
+                 above, and --format csv gives one line per build",
+                self.left_out
+            )?;
         }
         writeln!(out)
     }
