@@ -101,7 +101,7 @@ impl Hc {
             }
         }
         for list in hc.sus.values_mut() {
-            list.sort_by(|a, b| b.cu_date.cmp(&a.cu_date));
+            list.sort_by_key(|s| std::cmp::Reverse(s.cu_date));
         }
         let mut rd = csv::Reader::from_reader(HC_CVES.as_bytes());
         for r in rd.records() {
