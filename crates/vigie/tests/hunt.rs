@@ -28,7 +28,7 @@ const IIS_HEADER: &str = "#Fields: date time s-ip cs-method cs-uri-stem \
 
 /// The months of a server's logs: 2020-12 to 2023-01.
 fn months() -> impl Iterator<Item = (i32, u32)> {
-    (0..26).map(|i| (2020 + (11 + i) / 12, (11 + i) % 12 + 1))
+    (0..26u32).map(|i| (2020 + (11 + i as i32) / 12, (11 + i) % 12 + 1))
 }
 
 fn days_in(y: i32, m: u32) -> u32 {

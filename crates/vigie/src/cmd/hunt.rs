@@ -207,6 +207,8 @@ fn options(args: &Args) -> HuntOptions {
             filename_ioc_files: args.filename_iocs.clone(),
         },
         threads: args.threads,
+        // Not read from the evidence yet: windows end at the last record.
+        fixed_on: Default::default(),
     }
 }
 
