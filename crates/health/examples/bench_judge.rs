@@ -2,7 +2,8 @@
 //! Exchange virtual directories, web.configs, ExSetup.exe, an override
 //! export) and time judging it end to end (discovery, reading, judging),
 //! best of N. Usage: `cargo run --release -p vigie-health --example
-//! bench_judge -- [N]`.
+//! bench_judge -- [N] [DIR]` (DIR: also forge a clean and a weak server
+//! there, to look at).
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,11 @@ use vigie_health::sample::{Weaknesses, write_server};
 fn main() -> std::io::Result<()> {
     let n: usize =
         std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    if let Some(keep) = std::env::args().nth(2) {
+        let keep = std::path::Path::new(&keep);
+        write_server(keep, "EXCH01", Weaknesses::all())?;
+        write_server(keep, "EXCH02", Weaknesses::default())?;
+    }
     let dir = tempfile::tempdir()?;
     let (server, exports) =
         write_server(dir.path(), "EXCH01", Weaknesses::all())?;

@@ -233,6 +233,27 @@ fn one(
             }
         }
     }
+    if ev.is_empty() {
+        let searched: Vec<&str> = scopes
+            .iter()
+            .filter(|(s, _)| applies(s, m.vdir))
+            .map(|(_, set)| set.scope.as_str())
+            .collect();
+        let seen = format!(
+            "no rule of {}",
+            m.rules.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+        );
+        if searched.is_empty() {
+            ev.push(Evidence::new(
+                "(no rewrite rules in any scope)",
+                format!("server, Default Web Site, {}", m.vdir),
+                seen.clone(),
+            ));
+        }
+        for s in searched {
+            ev.push(Evidence::new(s, "rule", seen.clone()));
+        }
+    }
     let count = present.iter().filter(|p| **p).count();
     let complete =
         if m.needs_all { count == m.rules.len() } else { count > 0 };

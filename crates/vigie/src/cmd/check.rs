@@ -21,6 +21,7 @@ use vigie_model::{
 
 use crate::exit::Outcome;
 
+pub mod host;
 mod text;
 
 use text::{Summary, write_block};
@@ -47,6 +48,9 @@ pub struct Args {
     /// Table format: also list patched and not-affected CVEs.
     #[arg(long)]
     pub all: bool,
+    /// Whole-server health (`--host PATH...`, `--live`, `--exports DIR`).
+    #[command(flatten)]
+    pub host: host::HostArgs,
 }
 
 /// Output formats of `vigie check`.
@@ -105,6 +109,9 @@ enum Item {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let table = load_table(args.builds.as_deref())?;
     let as_of = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    if args.host.asked() {
+        return host::run(&args.host, args.format, &table, as_of);
+    }
     let mut inputs = args.inputs.clone();
     if inputs.is_empty() {
         if std::io::stdin().is_terminal() {
