@@ -296,7 +296,7 @@ fn write_cves(out: &mut dyn Write, s: &ServerHealth) -> anyhow::Result<()> {
 pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let as_of = NaiveDate::from_ymd_opt(2026, 9, 1).context("demo date")?;
-    let dir = ctx.dir.join("servers");
+    let dir = ctx.dir.join("host-check");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .with_context(|| format!("clearing {}", dir.display()))?;
