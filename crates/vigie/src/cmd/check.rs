@@ -20,6 +20,7 @@ use crate::exit::Outcome;
 
 mod input;
 mod json;
+pub mod host;
 mod text;
 
 use input::{Judge, expand};
@@ -55,6 +56,9 @@ pub struct Args {
     /// Table format: also list patched and not-affected CVEs.
     #[arg(long)]
     pub all: bool,
+    /// Whole-server health (`--host PATH...`, `--live`, `--exports DIR`).
+    #[command(flatten)]
+    pub host: host::HostArgs,
 }
 
 /// Output formats of `vigie check`.
@@ -117,6 +121,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         eprintln!("vigie check: {}", terminal_safe(&e.to_string()));
     }
     let as_of = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    if args.host.asked() {
+        return host::run(&args.host, args.format, &table, as_of);
+    }
     let mut inputs = args.inputs.clone();
     if inputs.is_empty() {
         if std::io::stdin().is_terminal() {
