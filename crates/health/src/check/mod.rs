@@ -12,6 +12,7 @@ use crate::registry::{HiveKind, RegData};
 
 pub mod build;
 pub mod mitigation;
+pub mod modules;
 pub mod os;
 pub mod security;
 
