@@ -5,6 +5,9 @@
 //! Exchange persona's build is in it), chosen so a fleet holds vulnerable,
 //! patched and in-between servers of every product line.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 use vigie_model::build::Precision;
 use vigie_model::scan::{HostStatus, SsrfOutcome};
@@ -85,8 +88,38 @@ const fn ex(
 /// last update in the embedded table, so every listed CVE counts).
 pub const EXPECTED_AS_OF: &str = "2026-09-01";
 
+/// Open CVE families of every visible persona build, judged once: a
+/// fleet manifest asks for them once per host (65,536 hosts in the scan
+/// bench).
+static OPEN_FAMILIES: LazyLock<HashMap<String, Vec<String>>> =
+    LazyLock::new(|| {
+        let mut builds: Vec<&str> = PERSONAS
+            .iter()
+            .filter_map(|p| match p.behaviour {
+                Behaviour::Exchange(t) => Some(t.build),
+                _ => None,
+            })
+            .collect();
+        builds.push(SLOW_BUILD);
+        let mut map = HashMap::new();
+        for b in builds {
+            for visible in [b.to_string(), cu_part(b)] {
+                let families = judge_open_families(&visible);
+                map.insert(visible, families);
+            }
+        }
+        map
+    });
+
 /// Open CVE families of a visible build, by the shared build engine.
 fn engine_open_families(build: &str) -> Vec<String> {
+    match OPEN_FAMILIES.get(build) {
+        Some(f) => f.clone(),
+        None => judge_open_families(build),
+    }
+}
+
+fn judge_open_families(build: &str) -> Vec<String> {
     let table = vigie_builds::Table::embedded();
     let Ok(as_of) = EXPECTED_AS_OF.parse() else { return Vec::new() };
     let Ok(a) = table.assess(build, as_of) else { return Vec::new() };
