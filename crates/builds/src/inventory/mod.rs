@@ -280,4 +280,35 @@ mod tests {
             parse_inventory("[{\"server\":\"a\",\"build\":\"1\"}, {").unwrap();
         assert!(cut[0].is_ok() && cut[1].is_err());
     }
+
+    proptest::proptest! {
+        /// What fuzz/fuzz_targets/inventory_stream.rs runs under
+        /// libFuzzer: no input panics the stream readers, and every
+        /// row's number stays within the input's reach.
+        #[test]
+        fn any_bytes_stream_without_panic(data in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::any::<u8>(),
+                proptest::sample::select(b"[]{},\"\\\n\r server build 15.1".to_vec()),
+            ],
+            0..300,
+        )) {
+            let reader = std::io::BufReader::with_capacity(7, &data[..]);
+            let (shape, text) = sniff(reader).unwrap();
+            let limit = data.len() as u64 + 2;
+            if shape == Shape::List {
+                for line in ByteLines::new(text) {
+                    proptest::prop_assert!(line.unwrap().number <= limit);
+                }
+            } else if let Ok(rows) = rows(shape, text) {
+                for row in rows {
+                    let line = match row {
+                        Ok(r) => r.line,
+                        Err(e) => e.line,
+                    };
+                    proptest::prop_assert!(line <= limit);
+                }
+            }
+        }
+    }
 }
