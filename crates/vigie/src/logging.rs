@@ -52,11 +52,9 @@ impl<S: Subscriber> Filter<S> for NotCaptured {
         }
         let mut v = LogFields::default();
         event.record(&mut v);
-        let from_evtx = v
-            .target
-            .as_deref()
-            .is_some_and(|t| vigie_logs::diag::is_evtx_target(t))
-            || vigie_logs::diag::is_evtx_target(event.metadata().target());
+        let from_evtx =
+            v.target.as_deref().is_some_and(vigie_logs::diag::is_evtx_target)
+                || vigie_logs::diag::is_evtx_target(event.metadata().target());
         if !from_evtx {
             return true;
         }

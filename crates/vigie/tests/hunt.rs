@@ -334,7 +334,7 @@ fn a_false_clean_from_one_line_iis() {
     let dir = tempfile::tempdir().unwrap();
     for (name, forged) in [("EX05", false), ("EX06", true)] {
         let root = dir.path().join(name);
-        let mut log = format!("{IIS_HEADER}");
+        let mut log = IIS_HEADER.to_string();
         if forged {
             log.push_str(
                 "1970-01-01 00:00:00 10.0.0.5 GET /owa/ - 443 a 10.0.0.7 M - 200\n",
