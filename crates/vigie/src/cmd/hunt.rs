@@ -50,8 +50,9 @@ pub struct Args {
     /// find it.
     #[arg(long, value_name = "DIR")]
     pub exchange_root: Option<PathBuf>,
-    /// Ignore log records before DATE (YYYY-MM-DD or RFC 3339, UTC); the
-    /// logs must then reach back to DATE instead of 2021-01-01.
+    /// Ignore log records before DATE (YYYY-MM-DD or RFC 3339, UTC); every
+    /// family's exposure window then starts at DATE instead of its first
+    /// known exploitation.
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<DateTime<Utc>>,
     /// Ignore log records after DATE (a bare date means its end).
