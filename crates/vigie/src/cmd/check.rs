@@ -18,9 +18,9 @@ use vigie_model::{ItemError, ToolInfo, csv_safe, terminal_safe};
 
 use crate::exit::Outcome;
 
+pub mod host;
 mod input;
 mod json;
-pub mod host;
 mod text;
 
 use input::{Judge, expand};
