@@ -106,7 +106,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Value>, HealthError> {
 
 /// Parse CLIXML bytes (UTF-8 with or without BOM, or UTF-16LE with BOM).
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, HealthError> {
-    let text = decode(bytes);
+    let text = crate::xml::decode_text(bytes);
     let err = |reason: String| HealthError::Clixml {
         path: path.to_path_buf(),
         reason,
@@ -158,18 +158,6 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, HealthError> {
         return Err(err("no <Objs> root element".into()));
     }
     Ok(state.top)
-}
-
-fn decode(bytes: &[u8]) -> String {
-    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
-    }
-    let rest = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes);
-    String::from_utf8_lossy(rest).into_owned()
 }
 
 /// `_x000D__x000A_` → CRLF (PowerShell's escape of control characters).

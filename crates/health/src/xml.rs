@@ -81,3 +81,19 @@ pub fn attr_at<'a>(
 ) -> Option<&'a str> {
     at(node, path)?.attribute(attr)
 }
+
+/// Text of an exported file: UTF-16LE with its BOM (PowerShell's
+/// `Export-Clixml` and regedit's exports write it), else UTF-8 with or
+/// without a BOM; invalid sequences become U+FFFD, so the parser names
+/// the fault.
+pub(crate) fn decode_text(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    let rest = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes);
+    String::from_utf8_lossy(rest).into_owned()
+}

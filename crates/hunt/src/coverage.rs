@@ -160,7 +160,8 @@ pub fn merge(
     cov
 }
 
-fn empty(source: LogSource) -> SourceCoverage {
+/// Coverage of a source before any record is read.
+pub(crate) fn empty(source: LogSource) -> SourceCoverage {
     SourceCoverage {
         source,
         files: 0,

@@ -20,20 +20,8 @@ pub fn read_reg_export(
     path: &Path,
 ) -> Result<Vec<(HiveKind, Snapshot)>, HealthError> {
     let bytes = read_limited(path, MAX_REG)?;
-    let text = decode(&bytes);
+    let text = crate::xml::decode_text(&bytes);
     parse_reg(path, &text)
-}
-
-fn decode(bytes: &[u8]) -> String {
-    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
-    }
-    let rest = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes);
-    String::from_utf8_lossy(rest).into_owned()
 }
 
 /// Parse the text of an export.

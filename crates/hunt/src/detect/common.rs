@@ -80,15 +80,8 @@ impl Scan {
             path: path.display().to_string(),
             path_buf: path.to_path_buf(),
             coverage: SourceCoverage {
-                source,
                 files: 1,
-                records: 0,
-                first: None,
-                last: None,
-                days: 0,
-                implausible: 0,
-                gaps: Vec::new(),
-                covers_window: false,
+                ..crate::coverage::empty(source)
             },
             findings: Vec::new(),
             errors: Vec::new(),
