@@ -510,3 +510,29 @@ fn print_summary(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn window(argv: &[&str]) -> usize {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        engine_options(&cli.args, RangeSet::default()).unwrap().max_inflight
+    }
+
+    /// Regression guard: the default window was 512, which the tarpits
+    /// and slow hosts of a large range filled, halving the rate.
+    #[test]
+    fn default_window_is_4096_and_the_flag_wins() {
+        assert_eq!(window(&["scan", "10.0.0.0/24"]), 4096);
+        assert_eq!(window(&["scan", "10.0.0.0/24", "--max-inflight", "8"]), 8);
+    }
+}
