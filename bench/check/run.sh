@@ -26,7 +26,7 @@ awk -F, 'NR > 1 { b[n++] = $3 }
 echo "binary: $bin"
 for fmt in table jsonl csv json; do
     start=$(date +%s%N)
-    "$bin" check --as-of 2026-08-20 --format "$fmt" "$inv" > /dev/null || true
+    "$bin" check --as-of 2026-11-27 --format "$fmt" "$inv" > /dev/null || true
     end=$(date +%s%N)
     echo "check --format $fmt, 1000 rows: $(( (end - start) / 1000000 )) ms"
 done

@@ -37,7 +37,14 @@ addresses() {
   python3 -c "import ipaddress;print(ipaddress.ip_network('$1').num_addresses)"
 }
 
-# Wall time of a command, and hosts (addresses) per second.
+# Every timing line also goes to this file (kept after the run).
+RESULTS=${RESULTS:-/tmp/vigie-scan-bench.txt}
+: > "$RESULTS"
+
+# Wall time of a command, and hosts (addresses) per second; the seconds
+# are also left in $TMP/seconds for the ratio. The command's own output
+# must be redirected inside it (see `quiet`): a redirection after `timed`
+# would swallow the timing line too.
 timed() {
   local hosts=$1 what=$2
   shift 2
@@ -45,30 +52,55 @@ timed() {
   start=$(date +%s.%N)
   "$@"
   end=$(date +%s.%N)
-  python3 -c "print(f'$what: $hosts hosts in {$end-$start:.2f}s = {$hosts/($end-$start):.0f} hosts/s')"
+  python3 -c "print(f'{$end-$start:.2f}')" > "$TMP/seconds"
+  python3 -c "print(f'$what: $hosts hosts in {$end-$start:.2f}s = {$hosts/($end-$start):.0f} hosts/s')" \
+    | tee -a "$RESULTS"
 }
+
+# Run a command with its stdout discarded.
+quiet() {
+  "$@" > /dev/null
+}
+
+# VIGIE_FLAGS: the scan's pacing flags (empty: vigie's defaults).
+VIGIE_FLAGS=${VIGIE_FLAGS---rate 0 --per-subnet 0 --max-inflight $INFLIGHT}
 
 vigie_scan() {
   local net=$1
-  echo "== vigie scan $net -p $PORTS, max-inflight $INFLIGHT, delay $DELAY_MS ms"
-  timed "$(addresses "$net")" vigie /usr/bin/time -v "$VIGIE" scan "$net" \
-    -p "$PORTS" --rate 0 --per-subnet 0 --max-inflight "$INFLIGHT" \
+  echo "== vigie scan $net -p $PORTS ${VIGIE_FLAGS:-(defaults)}, delay $DELAY_MS ms"
+  # shellcheck disable=SC2086 # the flags are words on purpose
+  timed "$(addresses "$net")" "vigie $net" /usr/bin/time -v "$VIGIE" scan "$net" \
+    -p "$PORTS" $VIGIE_FLAGS \
     --no-progress -o "$TMP/vigie.jsonl" 2> "$TMP/vigie.err" || true
   grep -E "probed|exchange|Maximum resident" "$TMP/vigie.err"
   echo "   ProxyLogon open (passive, by build): $(grep -c '"cve":"CVE-2021-26855"[^}]*"state":"vulnerable"' "$TMP/vigie.jsonl" || true)"
 }
 
-vigie_scan "$NMAP_NET"
-vigie_scan "$NET"
+nmap_scan() {
+  local net=$1 nse=$2 name
+  name=$(basename "$nse")
+  echo "== nmap --script $name, $net -p $PORTS"
+  timed "$(addresses "$net")" "nmap $name $net" quiet nmap -n -Pn \
+    -p "$PORTS" --script "$nse" "$net" -oN "$TMP/nmap-$name.txt" || true
+  echo "   script output lines: $(grep -c '^|' "$TMP/nmap-$name.txt" || true)," \
+    "VULNERABLE: $(grep -c 'VULNERABLE' "$TMP/nmap-$name.txt" || true)"
+}
 
+# NETS: the fleet sizes compared side by side (both tools on each).
+NETS=${NETS:-$NMAP_NET $NET}
 if [ $# -ge 2 ]; then
   command -v nmap > /dev/null || apt-get install -y nmap
-  for nse in "$1" "$2"; do
-    echo "== nmap --script $(basename "$nse"), $NMAP_NET -p $PORTS"
-    timed "$(addresses "$NMAP_NET")" nmap nmap -n -Pn -p "$PORTS" \
-      --script "$nse" "$NMAP_NET" -oN "$TMP/nmap-$(basename "$nse").txt" \
-      > /dev/null
-    echo "   script output lines: $(grep -c '^|' "$TMP/nmap-$(basename "$nse").txt" || true)," \
-      "VULNERABLE: $(grep -c 'VULNERABLE' "$TMP/nmap-$(basename "$nse").txt" || true)"
-  done
 fi
+for net in $NETS; do
+  vigie_scan "$net"
+  vigie_s=$(cat "$TMP/seconds")
+  if [ $# -ge 2 ]; then
+    for nse in "$1" "$2"; do
+      nmap_scan "$net" "$nse"
+      nmap_s=$(cat "$TMP/seconds")
+      python3 -c "print(f'ratio on $net, $(basename "$nse"): nmap {$nmap_s:.1f}s / vigie {$vigie_s:.1f}s = {$nmap_s/$vigie_s:.1f}x')" \
+        | tee -a "$RESULTS"
+    done
+  fi
+done
+echo "timings recorded in $RESULTS"

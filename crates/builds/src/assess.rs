@@ -16,10 +16,33 @@ use crate::locate::Located;
 use crate::parse::{ParsedBuild, parse_build};
 use crate::table::{CveInfo, Fix, Kind, Row, Table, ver_string};
 
+/// Judging a date this many days past the table's as-of date gets a
+/// warning that newer updates may exist.
+pub const STALE_DAYS: i64 = 60;
+
+/// What to fix first: known exploited, then CVSS, then newest.
+fn priority(a: &CveStatus, b: &CveStatus) -> std::cmp::Ordering {
+    let score = |c: &CveStatus| c.cvss.unwrap_or(-1.0);
+    b.known_exploited
+        .cmp(&a.known_exploited)
+        .then(score(b).total_cmp(&score(a)))
+        .then(b.cve.cmp(&a.cve))
+}
+
+/// The state of one CVE, the fix that decides it, and since when a
+/// missing fix was available.
+struct Verdict<'a> {
+    state: CveState,
+    fix: Option<&'a Fix>,
+    missing_since: Option<NaiveDate>,
+}
+
 /// A CVE judgement and, when a fix is missing, when it came out.
 struct Judged {
     status: CveStatus,
     missing_since: Option<NaiveDate>,
+    /// Index of the CVE in the table.
+    index: usize,
 }
 
 impl Table {
@@ -44,8 +67,9 @@ impl Table {
         let judged: Vec<Judged> = self
             .cves
             .iter()
-            .filter(|c| c.published <= as_of)
-            .map(|c| self.judge(c, &m, as_of))
+            .enumerate()
+            .filter(|(_, c)| c.published <= as_of)
+            .map(|(index, c)| Judged { index, ..self.judge(c, &m, as_of) })
             .collect();
         let support = self.support(&m, as_of);
         let days_behind = self.days_behind(&m, &judged, as_of);
@@ -56,6 +80,11 @@ impl Table {
             notes
                 .push(format!("released {} (after the as-of date)", row.date));
         }
+        let mut upgrade_path = self.upgrade_path(&m, support, as_of);
+        self.count_closes(&mut upgrade_path, &judged, as_of);
+        let mut cves: Vec<CveStatus> =
+            judged.into_iter().map(|j| j.status).collect();
+        cves.sort_by(priority);
         PatchAssessment {
             input: input.to_string(),
             build: parsed.to_string(),
@@ -67,51 +96,130 @@ impl Table {
             match_note: notes.join("; "),
             support,
             latest_su_installed: self.latest_su(&m, as_of),
+            latest_update: self.latest_update(&m, as_of),
             days_behind,
-            upgrade_path: self.upgrade_path(&m, support, as_of),
-            cves: judged.into_iter().map(|j| j.status).collect(),
+            upgrade_path,
+            cves,
             as_of,
+            table_as_of: Some(self.as_of),
+            freshness: self.freshness(as_of),
+        }
+    }
+
+    /// When judging well past the table's as-of date, say that newer
+    /// updates may exist and how to load them (HealthChecker warns the
+    /// same way when its build table is out of date).
+    pub fn freshness(&self, as_of: NaiveDate) -> Option<String> {
+        let days = (as_of - self.as_of).num_days();
+        (days > STALE_DAYS).then(|| {
+            format!(
+                "the build and CVE table is as of {} ({days} days before {as_of}): \
+                 newer Exchange updates and CVEs may exist that vigie does not know; \
+                 load them with --builds FILE and --cves FILE (docs/check.md) or use a newer vigie",
+                self.as_of
+            )
+        })
+    }
+
+    /// The newest update of the build's CU line, `Aug26SU (ESU-only)`.
+    fn latest_update(&self, m: &Located, as_of: NaiveDate) -> Option<String> {
+        let line = m.line?;
+        let r = self.line_latest(line, as_of);
+        let name = r.su.clone().unwrap_or_else(|| r.name.clone());
+        Some(match r.esu_only {
+            true => format!("{name} (ESU-only)"),
+            false => name,
+        })
+    }
+
+    /// For each step, how many of the build's open CVEs it closes.
+    fn count_closes(
+        &self,
+        steps: &mut [UpgradeStep],
+        judged: &[Judged],
+        as_of: NaiveDate,
+    ) {
+        let open: Vec<&CveInfo> = judged
+            .iter()
+            .filter(|j| j.status.state == CveState::Vulnerable)
+            .map(|j| &self.cves[j.index])
+            .collect();
+        for s in steps {
+            let Ok(parsed) = parse_build(&s.build) else { continue };
+            let m = self.locate(&parsed);
+            s.closes = open
+                .iter()
+                .filter(|c| {
+                    self.verdict(c, &m, as_of).state != CveState::Vulnerable
+                })
+                .count();
         }
     }
 
     fn judge(&self, cve: &CveInfo, m: &Located, as_of: NaiveDate) -> Judged {
-        let mut status = CveStatus {
+        let v = self.verdict(cve, m, as_of);
+        let status = CveStatus {
             cve: cve.cve.clone(),
             family: cve.family.clone(),
+            impact: cve.impact.clone(),
             name: cve.name.clone(),
             cvss: cve.cvss,
             known_exploited: cve.known_exploited,
+            state: v.state,
+            fixed_in: v.fix.map(|f| self.fix_text(f)),
+            config_note: config_note(cve, v.state),
+        };
+        Judged { status, missing_since: v.missing_since, index: 0 }
+    }
+
+    /// The state of one CVE for a located build, without building the
+    /// reported record (the upgrade path asks this for every open CVE at
+    /// every step).
+    fn verdict<'a>(
+        &self,
+        cve: &'a CveInfo,
+        m: &Located,
+        as_of: NaiveDate,
+    ) -> Verdict<'a> {
+        let mut v = Verdict {
             state: CveState::Unknown,
-            fixed_in: None,
-            config_note: None,
+            fix: None,
+            missing_since: None,
         };
-        let Some(product) = m.product else {
-            return Judged { status, missing_since: None };
-        };
+        let Some(product) = m.product else { return v };
         let fixes: Vec<&Fix> = cve
             .fixes
             .iter()
             .filter(|f| self.rows[f.row].product == product)
             .collect();
         if fixes.is_empty() {
-            status.state = CveState::NotAffected;
-            return Judged { status, missing_since: None };
+            v.state = CveState::NotAffected;
+            return v;
         }
         let released: Vec<&Fix> = fixes
             .iter()
             .copied()
             .filter(|f| self.rows[f.row].date <= as_of)
             .collect();
-        let (state, fix) = self.state_of(&fixes, &released, m);
-        status.state = state;
-        status.fixed_in = fix.map(|f| ver_string(self.rows[f.row].v));
-        if state == CveState::PatchedConfigNeeded {
-            status.config_note = fix.and_then(|f| f.config_note.clone());
+        let (mut state, fix) = self.state_of(&fixes, &released, m);
+        if state == CveState::Patched && cve.config.is_some() {
+            state = CveState::PatchedConfigNeeded;
         }
-        let missing_since = (state == CveState::Vulnerable)
+        v.state = state;
+        v.fix = fix;
+        v.missing_since = (state == CveState::Vulnerable)
             .then(|| released.iter().map(|f| self.rows[f.row].date).min())
             .flatten();
-        Judged { status, missing_since }
+        v
+    }
+
+    /// `15.1.2507.72`, or `15.1.2507.72 (ESU-only)`.
+    fn fix_text(&self, f: &Fix) -> String {
+        let r = &self.rows[f.row];
+        match r.esu_only {
+            true => format!("{} (ESU-only)", ver_string(r.v)),
+            false => ver_string(r.v),
+        }
     }
 
     /// The state of one CVE given the product's fixes. Whether a build
@@ -129,42 +237,30 @@ impl Table {
         }
         let Some(line) = m.line else {
             // Past the table: a later CU carries every earlier fix.
-            return match fixes.iter().find(|f| f.config_note.is_none()) {
+            return match fixes.first() {
                 Some(f) => (CveState::Patched, Some(f)),
-                None => match fixes.first() {
-                    Some(f) => (CveState::PatchedConfigNeeded, Some(f)),
-                    None => (CveState::Vulnerable, None),
-                },
+                None => (CveState::Vulnerable, None),
             };
         };
         let base = self.rows[self.lines[line].rows[0]].v;
         let point = m.point.unwrap_or(base);
         let on_line = |f: &&&Fix| self.lines[line].rows.contains(&f.row);
-        for config in [false, true] {
-            let wanted = |f: &&&Fix| f.config_note.is_some() == config;
-            let state = if config {
-                CveState::PatchedConfigNeeded
-            } else {
-                CveState::Patched
-            };
-            let cumulative = fixes.iter().filter(wanted).find(|f| {
-                let r = &self.rows[f.row];
-                r.kind != Kind::Su && !on_line(f) && r.v <= point
-            });
-            if let Some(f) = cumulative {
-                return (state, Some(f));
+        let cumulative = fixes.iter().find(|f| {
+            let r = &self.rows[f.row];
+            r.kind != Kind::Su && !on_line(f) && r.v <= point
+        });
+        if let Some(f) = cumulative {
+            return (CveState::Patched, Some(f));
+        }
+        if let Some(f) = fixes.iter().find(on_line) {
+            if self.rows[f.row].v <= base {
+                return (CveState::Patched, Some(f));
             }
-            if let Some(f) = fixes.iter().filter(wanted).find(on_line) {
-                if self.rows[f.row].v <= base {
-                    return (state, Some(f));
-                }
-                if m.point.is_none() && released.iter().any(|r| r.row == f.row)
-                {
-                    return (CveState::Unknown, Some(f));
-                }
-                if self.rows[f.row].v <= point {
-                    return (state, Some(f));
-                }
+            if m.point.is_none() && released.iter().any(|r| r.row == f.row) {
+                return (CveState::Unknown, Some(f));
+            }
+            if self.rows[f.row].v <= point {
+                return (CveState::Patched, Some(f));
             }
         }
         (CveState::Vulnerable, self.next_fix(released, line, point))
@@ -281,16 +377,25 @@ impl Table {
         if m.interim || (m.newer && m.line.is_none()) {
             return steps;
         }
+        // Past end of support, a CU line that still gets ESU-only updates
+        // is kept: updating it is the ESU choice, SE the other one.
+        let esu_line = m.line.filter(|&l| {
+            support == SupportState::ProductEndOfLife
+                && self.line_latest(l, as_of).esu_only
+        });
         let target = match support {
             SupportState::Supported => m.line,
-            _ => self.newest_line(product, as_of),
+            _ => esu_line.or_else(|| self.newest_line(product, as_of)),
         };
         if let Some(target) = target {
             self.line_steps(m, target, as_of, &mut steps);
         }
         if support == SupportState::ProductEndOfLife
-            && let Some(step) = self.migration(as_of)
+            && let Some(mut step) = self.migration(as_of)
         {
+            if steps.iter().any(|s| s.esu_only) {
+                step.action = format!("or, without ESU: {}", step.action);
+            }
             steps.push(step);
         }
         steps
@@ -308,18 +413,31 @@ impl Table {
         if !same {
             steps.push(step(format!("install {}", base.cu), base));
         }
+        let esu = |r: &Row, text: String| match r.esu_only {
+            true => format!(
+                "{text} (ESU-only: needs Extended Security Update enrolment)"
+            ),
+            false => text,
+        };
         let latest = self.line_latest(target, as_of);
         if latest.v == base.v {
             return;
         }
         let su = latest.su.clone().unwrap_or_else(|| latest.name.clone());
         match (same, m.point) {
-            (false, _) => steps.push(step(format!("install {su}"), latest)),
+            (false, _) => {
+                steps.push(step(esu(latest, format!("install {su}")), latest))
+            }
             (true, Some(p)) if p < latest.v => {
-                steps.push(step(format!("install {su}"), latest));
+                steps.push(step(esu(latest, format!("install {su}")), latest));
             }
             (true, None) => steps.push(step(
-                format!("make sure {su} is installed (SU level not visible)"),
+                esu(
+                    latest,
+                    format!(
+                        "make sure {su} is installed (SU level not visible)"
+                    ),
+                ),
                 latest,
             )),
             _ => {}
@@ -341,5 +459,21 @@ impl Table {
 }
 
 fn step(action: String, row: &Row) -> UpgradeStep {
-    UpgradeStep { action, build: ver_string(row.v), name: row.name.clone() }
+    UpgradeStep {
+        action,
+        build: ver_string(row.v),
+        name: row.name.clone(),
+        esu_only: row.esu_only,
+        closes: 0,
+    }
+}
+
+/// What the configuration must be for a fixed CVE, and how to confirm
+/// it; for a CVE whose mitigation must stay, also while it is open.
+fn config_note(cve: &CveInfo, state: CveState) -> Option<String> {
+    let c = cve.config.as_ref()?;
+    let wanted = state == CveState::PatchedConfigNeeded
+        || (state == CveState::Vulnerable
+            && c.requirement == "keep_mitigation");
+    wanted.then(|| format!("{} (confirm: {})", c.what, c.confirm))
 }

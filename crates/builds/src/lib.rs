@@ -11,6 +11,7 @@
 
 mod assess;
 mod error;
+mod extra;
 pub mod inventory;
 mod load;
 mod locate;
@@ -18,9 +19,17 @@ mod parse;
 pub mod pe;
 mod table;
 
+pub use assess::STALE_DAYS;
 pub use error::{BuildError, TableError};
+pub use extra::{CVE_FILE_OPTIONAL, CVE_FILE_REQUIRED, Loaded};
 pub use parse::{ParsedBuild, parse_build};
 pub use table::{BuildRow, Table};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hc_tests;
+
+#[cfg(test)]
+mod tests_current;

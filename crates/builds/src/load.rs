@@ -27,6 +27,8 @@ pub(crate) struct RawBuild {
 pub(crate) struct RawCve {
     pub cve: String,
     pub family: String,
+    #[serde(default)]
+    pub impact: String,
     pub name: String,
     pub cvss: String,
     pub known_exploited: String,
@@ -38,7 +40,15 @@ pub(crate) struct RawCve {
 pub(crate) struct RawFix {
     pub cve: String,
     pub fixed_in: String,
-    pub config_note: String,
+}
+
+/// One row of `cve-config.csv`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawConfig {
+    pub cve: String,
+    pub requirement: String,
+    pub what: String,
+    pub confirm: String,
 }
 
 /// One row of `products.csv`.

@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 
 use crate::error::TableError;
 use crate::load::{
-    RawBuild, RawCve, RawFix, RawNote, RawProduct, read_csv, table_build,
-    table_date,
+    RawBuild, RawConfig, RawCve, RawFix, RawNote, RawProduct, read_csv,
+    table_build, table_date,
 };
 
 /// A 4-part build as integers.
@@ -22,6 +22,7 @@ const BUILDS: &str = include_str!("../data/builds.csv");
 const EXTRA: &str = include_str!("../data/builds-extra.csv");
 const CVES: &str = include_str!("../data/cves.csv");
 const FIXES: &str = include_str!("../data/cve-fixes.csv");
+const CONFIG: &str = include_str!("../data/cve-config.csv");
 const PRODUCTS: &str = include_str!("../data/products.csv");
 const NOTES: &str = include_str!("../data/build-notes.csv");
 const AS_OF: &str = include_str!("../data/as-of.txt");
@@ -74,6 +75,9 @@ pub struct BuildRow {
     pub release_date: NaiveDate,
     /// `RTM`, `SP`, `RU`, `CU` or `SU` (hotfix updates are `SU`).
     pub kind: String,
+    /// Released after the product's end of support (2016/2019 after
+    /// 2025-10-14): only for Extended Security Update customers.
+    pub esu_only: bool,
 }
 
 /// A build with its parsed fields.
@@ -86,6 +90,9 @@ pub(crate) struct Row {
     pub su: Option<String>,
     pub date: NaiveDate,
     pub kind: Kind,
+    /// Released after the product's end of support: only for organisations
+    /// enrolled in Microsoft's Extended Security Update programme.
+    pub esu_only: bool,
 }
 
 /// A product line (2010, 2013, 2016, 2019, SE).
@@ -110,18 +117,29 @@ pub(crate) struct Line {
 pub(crate) struct CveInfo {
     pub cve: String,
     pub family: String,
+    pub impact: String,
     pub name: String,
     pub cvss: Option<f32>,
     pub known_exploited: bool,
     pub published: NaiveDate,
     pub fixes: Vec<Fix>,
+    /// What must also be true of the server's configuration for the fix
+    /// to protect it (`cve-config.csv`).
+    pub config: Option<ConfigNeed>,
+}
+
+/// A configuration a fix depends on, and what would confirm it.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigNeed {
+    pub requirement: String,
+    pub what: String,
+    pub confirm: String,
 }
 
 /// One build that fixes a CVE (for its line, or its product onwards).
 #[derive(Debug, Clone)]
 pub(crate) struct Fix {
     pub row: usize,
-    pub config_note: Option<String>,
 }
 
 /// The whole table. Get the embedded one with [`Table::embedded`].
@@ -135,7 +153,7 @@ pub struct Table {
     pub(crate) cves: Vec<CveInfo>,
     pub(crate) extra: HashMap<Ver, Row>,
     pub(crate) notes: HashMap<Ver, String>,
-    as_of: NaiveDate,
+    pub(crate) as_of: NaiveDate,
 }
 
 impl Table {
@@ -169,9 +187,20 @@ impl Table {
     ) -> Result<Table, TableError> {
         let products = load_products()?;
         let rows = load_rows("builds.csv", builds_csv, &products)?;
+        Table::from_rows(products, rows, as_of)
+    }
+
+    /// Build the table from already validated rows.
+    pub(crate) fn from_rows(
+        products: Vec<Product>,
+        mut rows: Vec<Row>,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Table, TableError> {
+        mark_esu(&mut rows, &products);
         let extra_rows = load_rows("builds-extra.csv", EXTRA, &products)?;
         let (lines, line_of) = group_lines(&rows)?;
-        let cves = load_cves(&rows)?;
+        let mut cves = load_cves(&rows)?;
+        attach_config(&mut cves)?;
         let newest = rows.iter().map(|r| r.date).max();
         let as_of = as_of.or(newest).ok_or_else(|| {
             TableError::new("builds.csv", 0, "the table has no rows")
@@ -228,6 +257,7 @@ fn public_row(r: &Row, products: &[Product]) -> BuildRow {
         build: ver_string(r.v),
         release_date: r.date,
         kind: kind.to_string(),
+        esu_only: r.esu_only,
     }
 }
 
@@ -236,7 +266,7 @@ pub(crate) fn ver_string(v: Ver) -> String {
     format!("{}.{}.{}.{}", v[0], v[1], v[2], v[3])
 }
 
-fn load_products() -> Result<Vec<Product>, TableError> {
+pub(crate) fn load_products() -> Result<Vec<Product>, TableError> {
     let file = "products.csv";
     read_csv::<RawProduct>(file, PRODUCTS)?
         .into_iter()
@@ -269,7 +299,7 @@ fn load_rows(
     Ok(rows)
 }
 
-fn make_row(
+pub(crate) fn make_row(
     file: &str,
     line: u64,
     raw: RawBuild,
@@ -303,7 +333,16 @@ fn make_row(
         name: raw.version_name,
         date: table_date(file, line, &raw.release_date)?,
         kind,
+        esu_only: false,
     })
+}
+
+/// Updates released after their product's end of support are ESU-only.
+fn mark_esu(rows: &mut [Row], products: &[Product]) {
+    for r in rows {
+        let eos = products[r.product].end_of_support;
+        r.esu_only = r.kind == Kind::Su && eos.is_some_and(|d| r.date > d);
+    }
 }
 
 /// `CU19 Mar21SU` -> (`CU19`, `Mar21SU`); `SP3 RU32` -> (`SP3 RU32`, -).
@@ -358,10 +397,12 @@ fn load_cves(rows: &[Row]) -> Result<Vec<CveInfo>, TableError> {
             published: table_date(file, n.line, &c.published)?,
             cve: c.cve,
             family: c.family,
+            impact: c.impact,
             name: c.name,
             cvss,
             known_exploited: c.known_exploited == "true",
             fixes: Vec::new(),
+            config: None,
         });
     }
     attach_fixes(&mut cves, rows)?;
@@ -377,14 +418,38 @@ fn attach_fixes(cves: &mut [CveInfo], rows: &[Row]) -> Result<(), TableError> {
         let err = |m: String| TableError::new(file, n.line, m);
         let v = table_build(file, n.line, &f.fixed_in)?;
         let row = *by_ver.get(&v).ok_or_else(|| {
-            err(format!("{} is not in builds.csv", f.fixed_in))
+            err(format!(
+                "{} fixes {} but is not in the build table (a --builds file \
+                 must keep every row of the embedded builds.csv)",
+                f.fixed_in, f.cve
+            ))
         })?;
         let cve = cves
             .iter_mut()
             .find(|c| c.cve == f.cve)
             .ok_or_else(|| err(format!("{} is not in cves.csv", f.cve)))?;
-        let config_note = Some(f.config_note).filter(|s| !s.is_empty());
-        cve.fixes.push(Fix { row, config_note });
+        cve.fixes.push(Fix { row });
+    }
+    Ok(())
+}
+
+fn attach_config(cves: &mut [CveInfo]) -> Result<(), TableError> {
+    let file = "cve-config.csv";
+    for n in read_csv::<RawConfig>(file, CONFIG)? {
+        let c = n.value;
+        let cve =
+            cves.iter_mut().find(|x| x.cve == c.cve).ok_or_else(|| {
+                TableError::new(
+                    file,
+                    n.line,
+                    format!("{} is not in cves.csv", c.cve),
+                )
+            })?;
+        cve.config = Some(ConfigNeed {
+            requirement: c.requirement,
+            what: c.what,
+            confirm: c.confirm,
+        });
     }
     Ok(())
 }

@@ -1,12 +1,27 @@
-//! How far back the evidence sees: per-file coverage merged per log
-//! source, and the warnings a responder needs ("HttpProxy logs start in
-//! 2024: the exposure window is not covered").
+//! What the evidence covers, as a responder means it: for each log
+//! source, the days (UTC) for which records exist and the days missing
+//! in between; for each CVE family, its exposure window and whether the
+//! logs its rules read hold a record on every day of it.
 //!
-//! Test-ProxyLogon printed log age and drew no conclusion; here coverage
-//! decides whether "no findings" may be called clean.
+//! Test-ProxyLogon printed log age and drew no conclusion; vigie first
+//! took "the earliest record is older than the window start" as
+//! coverage, which one stray line dated 1970 satisfied. Now a family is
+//! clean only when its sources cover every day of its window; record
+//! times that cannot be true are left out (see [`days`]); holes inside a
+//! source's span are findings of their own (`VG-LOG-001`), since wiping
+//! logs is what intruders do.
 
-use chrono::{DateTime, Utc};
-use vigie_model::hunt::{LogSource, SourceCoverage};
+pub mod days;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use vigie_model::hunt::{
+    DayRange, ExposureWindow, LogSource, SourceCoverage, WindowEnd,
+};
+use vigie_model::{Family, Finding, Grade, Severity, SourceRef};
+
+use days::DaySet;
 
 /// Every log source, in report order.
 pub const ALL_SOURCES: [LogSource; 6] = [
@@ -30,68 +45,241 @@ pub fn label(source: LogSource) -> &'static str {
     }
 }
 
+/// The first known exploitation of a family in the wild, where its
+/// window starts (families judged on disk have none).
+///
+/// - ProxyLogon: Volexity saw exploitation from 3 January 2021; the
+///   window starts on the 1st.
+/// - ProxyShell: mass exploitation followed Orange Tsai's Black Hat talk
+///   of 5 August 2021; the window starts on 1 August.
+/// - ProxyNotShell/OWASSRF: GTSC met it in incidents from early August
+///   2022; the window starts on 1 August.
+/// - ProxyToken: made public by ZDI on 30 August 2021.
+pub fn first_exploitation(family: Family) -> Option<NaiveDate> {
+    let (y, m, d) = match family {
+        Family::ProxyLogon => (2021, 1, 1),
+        Family::ProxyShell => (2021, 8, 1),
+        Family::ProxyNotShell => (2022, 8, 1),
+        Family::ProxyToken => (2021, 8, 30),
+        Family::PostExploitation | Family::Other => return None,
+    };
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// The logs whose rules can see a family's exploitation. ProxyLogon's
+/// SSRF shows in HttpProxy (and its IIS requests); the later chains only
+/// in IIS logs.
+pub fn sources_for(family: Family) -> &'static [LogSource] {
+    match family {
+        Family::ProxyLogon => &[LogSource::HttpProxy, LogSource::Iis],
+        Family::ProxyShell | Family::ProxyNotShell | Family::ProxyToken => {
+            &[LogSource::Iis]
+        }
+        Family::PostExploitation | Family::Other => &[],
+    }
+}
+
+/// What the windows are drawn from besides the logs.
+#[derive(Debug, Clone, Default)]
+pub struct WindowOptions {
+    /// `--since`: every window starts here instead of at the family's
+    /// first known exploitation.
+    pub since: Option<NaiveDate>,
+    /// The day the update fixing a family was installed, where known
+    /// (read from the server's registry by the caller): its window ends
+    /// there instead of at the last record.
+    pub fixed_on: BTreeMap<Family, NaiveDate>,
+}
+
+/// Per-file coverage merged per source, with each source's days.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    /// One entry per source, in [`ALL_SOURCES`] order.
+    pub sources: Vec<SourceCoverage>,
+    /// The days of each source.
+    pub days: BTreeMap<LogSource, DaySet>,
+    /// The last day of the evidence (latest plausible record).
+    pub last_day: Option<NaiveDate>,
+    /// The options the windows follow.
+    pub opts: WindowOptions,
+}
+
+/// One file's coverage and days.
+pub struct FileCoverage {
+    /// Counts and span.
+    pub coverage: SourceCoverage,
+    /// Days with plausibly dated records.
+    pub days: DaySet,
+}
+
 /// Merge per-file coverage into one entry per source (every source is
-/// listed, with zero files when none was found). A source covers the
-/// window when its earliest record is on or before `window`.
+/// listed, with zero files when none was found), then list each source's
+/// gaps and whether it alone covers the widest window.
 pub fn merge(
-    per_file: impl IntoIterator<Item = SourceCoverage>,
-    window: DateTime<Utc>,
-) -> Vec<SourceCoverage> {
-    let mut out: Vec<SourceCoverage> = ALL_SOURCES
-        .iter()
-        .map(|&source| SourceCoverage {
-            source,
-            files: 0,
-            records: 0,
-            first: None,
-            last: None,
-            covers_window: false,
-        })
-        .collect();
-    for c in per_file {
-        let Some(m) = out.iter_mut().find(|m| m.source == c.source) else {
+    per_file: impl IntoIterator<Item = FileCoverage>,
+    opts: WindowOptions,
+) -> Coverage {
+    let mut sources: Vec<SourceCoverage> =
+        ALL_SOURCES.iter().map(|&s| empty(s)).collect();
+    let mut days: BTreeMap<LogSource, DaySet> = BTreeMap::new();
+    for f in per_file {
+        let c = f.coverage;
+        let Some(m) = sources.iter_mut().find(|m| m.source == c.source) else {
             continue;
         };
         m.files += c.files;
         m.records += c.records;
-        m.first = min_opt(m.first, c.first);
-        m.last = max_opt(m.last, c.last);
+        m.implausible += c.implausible;
+        m.first = m.first.into_iter().chain(c.first).min();
+        m.last = m.last.into_iter().chain(c.last).max();
+        days.entry(c.source).or_default().union(&f.days);
     }
-    for m in &mut out {
-        m.covers_window = m.first.is_some_and(|f| f <= window);
+    let last_day = sources.iter().filter_map(|c| c.last).max();
+    let mut cov = Coverage {
+        sources,
+        days,
+        last_day: last_day.map(|t| t.date_naive()),
+        opts,
+    };
+    let widest = cov.widest();
+    for i in 0..cov.sources.len() {
+        let source = cov.sources[i].source;
+        let set = cov.days.get(&source).cloned().unwrap_or_default();
+        let c = &mut cov.sources[i];
+        c.days = set.len();
+        c.gaps = match (set.span(), widest) {
+            (Some((a, b)), Some((wa, wb))) if a.max(wa) <= b.min(wb) => {
+                set.missing(a.max(wa), b.min(wb))
+            }
+            _ => Vec::new(),
+        };
+        c.covers_window = widest.is_some_and(|(wa, wb)| {
+            wa <= wb && set.missing(wa, wb).is_empty()
+        });
     }
-    out
+    cov
 }
 
-fn min_opt(
-    a: Option<DateTime<Utc>>,
-    b: Option<DateTime<Utc>>,
-) -> Option<DateTime<Utc>> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+fn empty(source: LogSource) -> SourceCoverage {
+    SourceCoverage {
+        source,
+        files: 0,
+        records: 0,
+        first: None,
+        last: None,
+        days: 0,
+        implausible: 0,
+        gaps: Vec::new(),
+        covers_window: false,
     }
 }
 
-fn max_opt(
-    a: Option<DateTime<Utc>>,
-    b: Option<DateTime<Utc>>,
-) -> Option<DateTime<Utc>> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
+impl Coverage {
+    /// A family's exposure window and the days of it none of its sources
+    /// holds; `None` for families judged on disk only.
+    pub fn window(&self, family: Family) -> Option<ExposureWindow> {
+        let start = first_exploitation(family)?;
+        let from = self.opts.since.unwrap_or(start);
+        let (to, ends) = match self.opts.fixed_on.get(&family) {
+            Some(&d) => (Some(d), WindowEnd::FixInstalled),
+            None => (self.last_day, WindowEnd::LastRecord),
+        };
+        let mut w =
+            ExposureWindow { from, to, ends, days: 0, missing: Vec::new() };
+        let Some(to) = to.filter(|&t| t >= from) else { return Some(w) };
+        w.days = (to - from).num_days() as u64 + 1;
+        let mut union = DaySet::default();
+        for s in sources_for(family) {
+            if let Some(d) = self.days.get(s) {
+                union.union(d);
+            }
+        }
+        w.missing = union.missing(from, to);
+        Some(w)
+    }
+
+    /// The span of all log families' windows together.
+    fn widest(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let ws: Vec<ExposureWindow> = [
+            Family::ProxyLogon,
+            Family::ProxyShell,
+            Family::ProxyNotShell,
+            Family::ProxyToken,
+        ]
+        .into_iter()
+        .filter_map(|f| self.window(f))
+        .collect();
+        let from = ws.iter().map(|w| w.from).min()?;
+        let to = ws.iter().filter_map(|w| w.to).max()?;
+        Some((from, to))
+    }
+
+    /// One `VG-LOG-001` finding per gap of each source (at most
+    /// [`MAX_GAP_FINDINGS`] per source; all are listed in coverage).
+    pub fn gap_findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for c in &self.sources {
+            for g in c.gaps.iter().take(MAX_GAP_FINDINGS) {
+                out.push(gap_finding(c.source, g));
+            }
+        }
+        out
     }
 }
 
-/// Whether any of `sources` reaches back to the window.
-pub fn any_covers(cov: &[SourceCoverage], sources: &[LogSource]) -> bool {
-    cov.iter().any(|c| sources.contains(&c.source) && c.covers_window)
+/// Gap findings per source; a server with hundreds of holes says so in
+/// its coverage without burying other findings.
+pub const MAX_GAP_FINDINGS: usize = 20;
+
+/// The log gap rule.
+pub const GAP_RULE: &str = "VG-LOG-001";
+
+fn gap_finding(source: LogSource, g: &DayRange) -> Finding {
+    let name = label(source);
+    let mut details = BTreeMap::new();
+    details.insert("log_source".into(), name.to_string());
+    details.insert("from".into(), g.from.to_string());
+    details.insert("to".into(), g.to.to_string());
+    details.insert("days".into(), g.days.to_string());
+    details.insert(
+        "last_day_before".into(),
+        (g.from - Duration::days(1)).to_string(),
+    );
+    details.insert(
+        "first_day_after".into(),
+        (g.to + Duration::days(1)).to_string(),
+    );
+    let when = Utc
+        .from_utc_datetime(&g.from.and_hms_opt(0, 0, 0).unwrap_or_default());
+    Finding {
+        rule_id: GAP_RULE.into(),
+        title: "Log gap: days without records inside a log's span".into(),
+        family: Family::Other,
+        grade: Grade::Info,
+        severity: Severity::Medium,
+        cves: Vec::new(),
+        attack: vec!["T1070.004".into()],
+        timestamp: Some(when),
+        source: SourceRef {
+            path: format!("{name} logs"),
+            line: None,
+            record_id: None,
+        },
+        summary: format!(
+            "no {name} records for {} day(s), {}..{}: logs deleted, \
+             the server down, or not collected",
+            g.days, g.from, g.to
+        ),
+        details,
+    }
 }
 
-/// One sentence per source that does not cover the window.
-pub fn warnings(cov: &[SourceCoverage], window: DateTime<Utc>) -> Vec<String> {
-    let day = window.format("%Y-%m-%d");
-    let has = |s: LogSource| cov.iter().any(|c| c.source == s && c.files > 0);
+/// One sentence per source that does not cover the widest window, and
+/// per source with implausibly dated records.
+pub fn warnings(cov: &Coverage) -> Vec<String> {
+    let has = |s: LogSource| {
+        cov.sources.iter().any(|c| c.source == s && c.files > 0)
+    };
     // JSON exports stand in for EVTX files: one missing is no news
     // when the other is there, and exports are never expected.
     let optional = |c: &SourceCoverage| {
@@ -99,74 +287,56 @@ pub fn warnings(cov: &[SourceCoverage], window: DateTime<Utc>) -> Vec<String> {
             && (c.source == LogSource::EventJson
                 || (c.source == LogSource::Evtx && has(LogSource::EventJson)))
     };
-    cov.iter()
-        .filter(|c| !c.covers_window && !optional(c))
-        .map(|c| {
-            let name = label(c.source);
-            match (c.files, c.first) {
-                (0, _) => format!("{name}: no log files found"),
-                (_, None) => {
-                    format!("{name}: {} file(s) but no dated records", c.files)
-                }
-                (_, Some(first)) => format!(
-                    "{name}: records start {}, after the window start \
-                     {day}: earlier activity cannot be seen",
-                    first.format("%Y-%m-%d")
-                ),
+    let mut out = Vec::new();
+    for c in &cov.sources {
+        let name = label(c.source);
+        if c.implausible > 0 {
+            out.push(format!(
+                "{name}: {} record(s) with an implausible time were ignored \
+                 (listed in the errors)",
+                c.implausible
+            ));
+        }
+        if c.covers_window || optional(c) {
+            continue;
+        }
+        let day = |d: Option<DateTime<Utc>>| {
+            d.map_or("-".into(), |d| d.format("%Y-%m-%d").to_string())
+        };
+        out.push(match (c.files, c.days) {
+            (0, _) => format!("{name}: no log files found"),
+            (_, 0) => {
+                format!("{name}: {} file(s) but no dated records", c.files)
             }
-        })
-        .collect()
+            _ if c.gaps.is_empty() => format!(
+                "{name}: records only from {} to {}: the rest of the \
+                 exposure window cannot be seen",
+                day(c.first),
+                day(c.last)
+            ),
+            _ => {
+                let missing: u64 = c.gaps.iter().map(|g| g.days).sum();
+                format!(
+                    "{name}: {missing} day(s) without records in {} gap(s) \
+                     between {} and {} (VG-LOG-001)",
+                    c.gaps.len(),
+                    day(c.first),
+                    day(c.last)
+                )
+            }
+        });
+    }
+    out
+}
+
+/// Days as `from..to` (one day: just the day).
+pub fn show_range(r: &DayRange) -> String {
+    if r.from == r.to {
+        r.from.to_string()
+    } else {
+        format!("{}..{}", r.from, r.to)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    fn t(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
-    }
-
-    fn file(
-        source: LogSource,
-        first: Option<DateTime<Utc>>,
-        last: Option<DateTime<Utc>>,
-    ) -> SourceCoverage {
-        SourceCoverage {
-            source,
-            files: 1,
-            records: 10,
-            first,
-            last,
-            covers_window: false,
-        }
-    }
-
-    #[test]
-    fn files_merge_per_source_with_widest_span() {
-        let w = t(2021, 1, 1);
-        let cov = merge(
-            [
-                file(LogSource::Iis, Some(t(2021, 3, 1)), Some(t(2021, 3, 2))),
-                file(LogSource::Iis, Some(t(2020, 6, 1)), Some(t(2020, 7, 1))),
-                file(LogSource::Iis, None, None),
-                file(LogSource::HttpProxy, Some(t(2024, 1, 1)), None),
-            ],
-            w,
-        );
-        assert_eq!(cov.len(), 6);
-        let iis = cov.iter().find(|c| c.source == LogSource::Iis).unwrap();
-        assert_eq!((iis.files, iis.records), (3, 30));
-        assert_eq!(iis.first, Some(t(2020, 6, 1)));
-        assert_eq!(iis.last, Some(t(2021, 3, 2)));
-        assert!(iis.covers_window);
-        assert!(any_covers(&cov, &[LogSource::Iis]));
-        assert!(!any_covers(&cov, &[LogSource::HttpProxy]));
-        let warn = warnings(&cov, w);
-        // The missing JSON exports are not worth a warning.
-        assert_eq!(warn.len(), 4);
-        assert!(warn[0].contains("2024-01-01"), "{warn:?}");
-        assert!(warn[1].contains("no log files"));
-    }
-}
+pub(crate) mod tests;

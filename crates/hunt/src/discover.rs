@@ -280,7 +280,8 @@ pub fn host_from_inputs(inputs: &[PathBuf]) -> Option<String> {
 /// most 64 lines.
 pub fn sniff_host(path: &Path, source: LogSource) -> Option<String> {
     let file = std::fs::File::open(path).ok()?;
-    let reader = LineReader::new(std::io::BufReader::new(file));
+    let (_, text) = vigie_logs::encoding::utf8_reader(file).ok()?;
+    let reader = LineReader::new(std::io::BufReader::new(text));
     let mut header = None;
     for ev in reader.take(64) {
         let LineEvent::Line(line) = ev else { continue };

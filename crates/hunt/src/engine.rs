@@ -20,12 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
-use vigie_model::hunt::{
-    HuntReport, LogSource, SourceCoverage, TimelineEvent,
-};
+use vigie_model::hunt::{HuntReport, LogSource, TimelineEvent};
 use vigie_model::{Finding, ItemError, ToolInfo};
 
-use crate::detect::{LogScanOptions, classify_log, scan_log, window_start};
+use crate::coverage::{FileCoverage, WindowOptions};
+use crate::detect::{LogScanOptions, classify_log, scan_log};
 use crate::discover::{self, Landmarks, Root, RootKind};
 use crate::files::{FileIntel, FileIntelOptions, sha256_file};
 use crate::place::{EXCHANGE_DEFAULT, normalise_logged_path};
@@ -43,8 +42,9 @@ pub struct HuntOptions {
     /// Also hunt the machine vigie runs on (Windows; see
     /// [`discover::live_roots`]).
     pub live: bool,
-    /// Ignore log records before this time; also the start of the window
-    /// the logs must cover (default [`window_start`]).
+    /// Ignore log records before this time; also the start of every
+    /// family's window the logs must cover (default: each family's first
+    /// known exploitation, [`crate::coverage::first_exploitation`]).
     pub since: Option<DateTime<Utc>>,
     /// Ignore log records after this time.
     pub until: Option<DateTime<Utc>>,
@@ -52,9 +52,18 @@ pub struct HuntOptions {
     pub hostname: Option<String>,
     /// Rules and lists for the file checks.
     pub intel: FileIntelOptions,
-    /// Worker threads (0: one per core).
+    /// Worker threads (0: one per core; at most [`MAX_THREADS`]).
     pub threads: usize,
+    /// The day the update fixing each family was installed, where known
+    /// (the server's registry lists installed updates with their dates):
+    /// the family's exposure window ends there instead of at the last
+    /// record.
+    pub fixed_on: BTreeMap<vigie_model::Family, chrono::NaiveDate>,
 }
+
+/// The most worker threads a hunt starts: far more than the disks can
+/// feed, low enough that a typo cannot exhaust the process's threads.
+pub const MAX_THREADS: usize = 256;
 
 /// Where the hunt is, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,8 +111,14 @@ pub fn hunt(
     opts: &HuntOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<HuntOutput, HuntError> {
+    // Checked before any I/O.
+    if opts.threads > MAX_THREADS {
+        return Err(HuntError::Threads(format!(
+            "{} threads is more than the limit of {MAX_THREADS}",
+            opts.threads
+        )));
+    }
     let started_at = Utc::now();
-    let window = opts.since.unwrap_or_else(window_start);
     let (mut roots, mut errors) =
         discover::roots(&opts.inputs, opts.exchange_root.as_deref());
     if opts.live {
@@ -146,13 +161,17 @@ pub fn hunt(
     errors.extend(logs.errors);
 
     check_written_paths(&mut findings, &roots, &files.walk.landmarks);
+    let window_opts = WindowOptions {
+        since: opts.since.map(|t| t.date_naive()),
+        fixed_on: opts.fixed_on.clone(),
+    };
+    let coverage = coverage::merge(logs.coverage, window_opts);
+    findings.extend(coverage.gap_findings());
     sort_findings(&mut findings);
 
-    let coverage = coverage::merge(logs.coverage, window);
     let landmarks = &files.walk.landmarks;
     let ctx = verdict::Context {
         coverage: &coverage,
-        window,
         web_folders_seen: !landmarks.exchange.is_empty()
             || landmarks.volume_roots.iter().any(|r| has_inetpub(r)),
     };
@@ -165,7 +184,7 @@ pub fn hunt(
         .unwrap_or_else(|| "unknown-host".into());
 
     let mut notes = landmark_notes(landmarks);
-    notes.extend(coverage::warnings(&coverage, window));
+    notes.extend(coverage::warnings(&coverage));
     let timeline = timeline::build(&findings, files.timeline);
     let mut stats = BTreeMap::new();
     stats.insert("dirs_walked".into(), files.walk.dirs);
@@ -176,7 +195,7 @@ pub fn hunt(
     stats.insert("log_files".into(), files.logs.len() as u64);
     stats.insert(
         "log_records".into(),
-        coverage.iter().map(|c| c.records).sum(),
+        coverage.sources.iter().map(|c| c.records).sum(),
     );
     stats.insert("threads".into(), pool.current_num_threads() as u64);
     stats.insert("timeline_events".into(), timeline.len() as u64);
@@ -192,7 +211,7 @@ pub fn hunt(
         verdict: overall,
         families,
         findings,
-        coverage,
+        coverage: coverage.sources,
         errors,
         stats,
     };
@@ -328,12 +347,15 @@ fn log_kind(path: &Path, win_lower: &str, loose: bool) -> Option<LogSource> {
     ok.then_some(source)
 }
 
-/// The first 64 KiB name an event id field.
+/// The first 64 KiB (decoded, if UTF-16) name an event id field.
 fn looks_like_event_export(path: &Path) -> bool {
     let Ok(f) = std::fs::File::open(path) else { return true };
-    let mut head = Vec::with_capacity(1 << 16);
-    if f.take(1 << 16).read_to_end(&mut head).is_err() {
+    let Ok((_, reader)) = vigie_logs::encoding::utf8_reader(f) else {
         return true; // let the detector report the read error
+    };
+    let mut head = Vec::with_capacity(1 << 16);
+    if reader.take(1 << 16).read_to_end(&mut head).is_err() {
+        return true;
     }
     let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
     text.contains("\"eventid\"") || text.contains("\"event_id\"")
@@ -342,7 +364,7 @@ fn looks_like_event_export(path: &Path) -> bool {
 /// What phase 2 gave.
 struct LogsPhase {
     findings: Vec<Finding>,
-    coverage: Vec<SourceCoverage>,
+    coverage: Vec<FileCoverage>,
     errors: Vec<ItemError>,
 }
 
@@ -371,7 +393,7 @@ fn logs_phase(
     };
     for r in results {
         out.findings.extend(r.findings);
-        out.coverage.push(r.coverage);
+        out.coverage.push(FileCoverage { coverage: r.coverage, days: r.days });
         out.errors.extend(r.errors);
     }
     out

@@ -72,6 +72,7 @@ pub fn windows_path(path: &Path, base: &Path, exchange_root: bool) -> WinPath {
         .iter()
         .position(|p| VOLUME_MARKERS.contains(&p.to_lowercase().as_str()))
         .or_else(|| exchange_start(&parts))
+        .or_else(|| drive_start(&parts))
         .unwrap_or(0);
     let display = if is_exchange_only(&parts[start..]) {
         format!(r"C:\Program Files\Microsoft\{}", parts[start..].join("\\"))
@@ -88,6 +89,27 @@ pub fn windows_path(path: &Path, base: &Path, exchange_root: bool) -> WinPath {
 /// A copy of just the Exchange folder: `.../Exchange Server/V15/...`.
 fn exchange_start(parts: &[String]) -> Option<usize> {
     parts.iter().position(|p| p.eq_ignore_ascii_case("exchange server"))
+}
+
+/// A triage copy whose drive folder holds none of the well-known
+/// top-level folders (`EX/C/root/a.7z`: only the attacker's `C:\root`
+/// was collected): the path starts after the first folder named like a
+/// drive (`C`, `c$`, `C:`, `C%3A` as KAPE and Velociraptor write it).
+/// Only the first two folders count (`C/...` or `HOST/C/...`), never
+/// the file name itself: a one-letter folder deeper down is just a folder.
+fn drive_start(parts: &[String]) -> Option<usize> {
+    let dirs = parts.len().saturating_sub(1).min(2);
+    parts[..dirs].iter().position(|p| is_drive_folder(p)).map(|i| i + 1)
+}
+
+/// `C`, `c$`, `C:`, `C%3A`: a folder standing for a drive.
+pub fn is_drive_folder(name: &str) -> bool {
+    let b = name.as_bytes();
+    let rest = match b.split_first() {
+        Some((l, rest)) if l.is_ascii_alphabetic() => rest,
+        _ => return false,
+    };
+    matches!(rest, b"" | b"$" | b":") || rest.eq_ignore_ascii_case(b"%3a")
 }
 
 fn is_exchange_only(parts: &[String]) -> bool {
@@ -263,6 +285,14 @@ mod tests {
             r"C:\Program Files\Microsoft\Exchange Server\V15\Logging\a.log"
         );
         assert_eq!(wp("/img/root/lsass.dmp", "/img"), r"C:\root\lsass.dmp");
+        // A drive folder is never part of the Windows path, even when
+        // none of the well-known top-level folders was collected.
+        assert_eq!(wp("/cases/C/root/a.7z", "/cases"), r"C:\root\a.7z");
+        assert_eq!(wp("/cases/C%3A/root/a.7z", "/cases"), r"C:\root\a.7z");
+        assert_eq!(wp("/cases/h1/c$/root/x.zip", "/cases"), r"C:\root\x.zip");
+        // A file named like a drive stays a file, a deep folder a folder.
+        assert_eq!(wp("/cases/C", "/cases"), r"C:\C");
+        assert_eq!(wp("/x/tools/old/c/a.zip", "/x"), r"C:\tools\old\c\a.zip");
         let ex = windows_path(
             Path::new("/e/FrontEnd/HttpProxy/owa/auth/a.aspx"),
             Path::new("/e"),

@@ -56,22 +56,51 @@ fn iis(rows: &[&str]) -> String {
     s
 }
 
-/// Logs that reach back before 2021-01-01 and show nothing.
+/// Logs with a record on every day from 2020-12-01 to 2023-01-31 (one
+/// HttpProxy and one IIS file a month, named as Exchange and IIS name
+/// them) that show nothing.
 fn quiet_logs(c: &Path) {
-    let proxy = httpproxy(&[
-        ("2020-12-01T08:00:00Z", "Smtp~a@contoso.local", "200"),
-        ("2021-03-20T08:00:00Z", "Smtp~a@contoso.local", "200"),
-    ]);
-    write(
-        c,
-        &format!("{V15}/Logging/HttpProxy/Owa/HttpProxy_2020120108-1.LOG"),
-        proxy.as_bytes(),
-    );
-    let log = iis(&[
-        "2020-12-01 08:00:00 10.0.0.5 GET /owa/ - 443 a 10.0.0.7 M - 200",
-        "2021-03-20 08:00:00 10.0.0.5 GET /owa/ - 443 a 10.0.0.7 M - 200",
-    ]);
-    write(c, "inetpub/logs/LogFiles/W3SVC1/u_ex201201.log", log.as_bytes());
+    for i in 0..26 {
+        let (y, m) = (2020 + (11 + i) / 12, (11 + i) % 12 + 1);
+        let days = match m {
+            2 if y % 4 == 0 => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let stamps: Vec<String> =
+            (1..=days).map(|d| format!("{y}-{m:02}-{d:02}")).collect();
+        let rows: Vec<(String, &str, &str)> = stamps
+            .iter()
+            .map(|d| (format!("{d}T08:00:00Z"), "Smtp~a@contoso.local", "200"))
+            .collect();
+        let rows: Vec<(&str, &str, &str)> =
+            rows.iter().map(|(a, b, c)| (a.as_str(), *b, *c)).collect();
+        write(
+            c,
+            &format!(
+                "{V15}/Logging/HttpProxy/Owa/HttpProxy_{y}{m:02}0100-1.LOG"
+            ),
+            httpproxy(&rows).as_bytes(),
+        );
+        let lines: Vec<String> = stamps
+            .iter()
+            .map(|d| {
+                format!(
+                    "{d} 08:00:00 10.0.0.5 GET /owa/ - 443 a 10.0.0.7 M - 200"
+                )
+            })
+            .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        write(
+            c,
+            &format!(
+                "inetpub/logs/LogFiles/W3SVC1/u_ex{:02}{m:02}.log",
+                y - 2000
+            ),
+            iis(&lines).as_bytes(),
+        );
+    }
     write(c, &format!("{AUTH}/logon.aspx"), b"<%@ Page %>");
     std::fs::create_dir_all(c.join("inetpub/wwwroot/aspnet_client")).unwrap();
 }
@@ -254,7 +283,7 @@ fn hostile_inputs_become_errors_and_the_hunt_goes_on() {
     // The good logs were still read.
     let iis = r.coverage.iter().find(|c| c.source == LogSource::Iis).unwrap();
     assert!(iis.covers_window);
-    assert_eq!(iis.files, 2);
+    assert_eq!(iis.files, 27);
 }
 
 #[cfg(unix)]
@@ -326,4 +355,17 @@ fn missing_inputs_are_errors_and_none_at_all_is_fatal() {
     let out = hunt(&opts, &|_| {}).unwrap();
     assert_eq!(out.report.errors.len(), 1);
     assert_eq!(out.report.verdict, Verdict::Inconclusive);
+}
+
+/// Defect 7 of issue 14: a thread count above the cap is refused before
+/// any input is looked at (the input here does not even exist).
+#[test]
+fn threads_above_the_cap_are_refused_before_io() {
+    let opts = HuntOptions {
+        inputs: vec!["/nonexistent/vigie".into()],
+        threads: vigie_hunt::engine::MAX_THREADS + 1,
+        ..HuntOptions::default()
+    };
+    let err = hunt(&opts, &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("limit of 256"), "{err}");
 }

@@ -375,3 +375,31 @@ fn a_clean_tree_stays_clean_of_file_findings_through_the_engine() {
     assert_eq!(post.verdict, Verdict::Clean, "{:#?}", r.findings);
     assert!(r.errors.is_empty(), "{:?}", r.errors);
 }
+
+/// Defect 3 of issue 14 (the `C:\root` triage layout): a copy holding
+/// only the attacker's `C:\root` folder (`EX/C/root/a.7z`) was mapped to
+/// `C:\C\root\...`, so hunting `EX` missed the staged archive and a
+/// filename IOC that hunting `EX/C` found. Both inputs must agree.
+#[test]
+fn c_root_triage_layout_is_mapped_to_the_drive_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("EX");
+    put(&ex, "C/root/a.7z", b"7z\xbc\xaf\x27\x1c\x00\x04", true);
+    put(&ex, "C/root/procdump64.exe", b"MZ stand-in", true);
+    let rules = |out: &HuntOutput| -> BTreeSet<(String, String)> {
+        out.report
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.clone(), f.details["win_path"].clone()))
+            .collect()
+    };
+    let from_ex = hunt_tree(std::slice::from_ref(&ex), intel_opts(dir.path()));
+    let from_c = hunt_tree(&[ex.join("C")], intel_opts(dir.path()));
+    let got = rules(&from_ex);
+    assert_eq!(got, rules(&from_c));
+    assert!(got.contains(&("VG-FS-007".into(), r"C:\root\a.7z".into())));
+    assert!(
+        got.contains(&("VG-FS-008".into(), r"C:\root\procdump64.exe".into())),
+        "{got:?}"
+    );
+}

@@ -29,7 +29,8 @@ pub struct EvtxRecord {
     pub value: Value,
 }
 
-/// Read every record; `on_error` gets per-record problems. One thread:
+/// Read every record; `on_error` gets per-record problems, the evtx
+/// crate's own warnings among them (see [`crate::diag`]). One thread:
 /// callers run many files in parallel already.
 pub fn read_evtx(
     path: &Path,
@@ -68,13 +69,17 @@ pub fn read_evtx_fields(
     on_record: impl FnMut(EvtxRecord),
     mut on_error: impl FnMut(String),
 ) -> Result<(), String> {
-    let parser = EvtxParser::from_path(path)
-        .map_err(|e| format!("not a readable EVTX file: {e}"))?;
-    if let Some(e) = truncation(path) {
-        on_error(e);
-    }
-    read_records(parser, fields, on_record, on_error);
-    Ok(())
+    let (r, warnings) = crate::diag::capture(|| -> Result<(), String> {
+        let parser = EvtxParser::from_path(path)
+            .map_err(|e| format!("not a readable EVTX file: {e}"))?;
+        if let Some(e) = truncation(path) {
+            on_error(e);
+        }
+        read_records(parser, fields, on_record, &mut on_error);
+        Ok(())
+    });
+    warnings.into_errors().into_iter().for_each(&mut on_error);
+    r
 }
 
 /// Whole chunks in an EVTX file (what [`read_evtx_chunks`] can read).
@@ -102,16 +107,20 @@ pub fn read_evtx_chunks_fields(
     chunks: std::ops::Range<u64>,
     fields: Fields<'_>,
     on_record: impl FnMut(EvtxRecord),
-    on_error: impl FnMut(String),
+    mut on_error: impl FnMut(String),
 ) -> Result<(), String> {
     let file = std::fs::File::open(path)
         .map_err(|e| format!("not a readable EVTX file: {e}"))?;
     let count = chunks.end.saturating_sub(chunks.start);
     let view = window::ChunkWindow::new(file, chunks.start, count);
-    let parser = EvtxParser::from_read_seek(view)
-        .map_err(|e| format!("not a readable EVTX file: {e}"))?;
-    read_records(parser, fields, on_record, on_error);
-    Ok(())
+    let (r, warnings) = crate::diag::capture(|| -> Result<(), String> {
+        let parser = EvtxParser::from_read_seek(view)
+            .map_err(|e| format!("not a readable EVTX file: {e}"))?;
+        read_records(parser, fields, on_record, &mut on_error);
+        Ok(())
+    });
+    warnings.into_errors().into_iter().for_each(&mut on_error);
+    r
 }
 
 /// The crate skips a partial last chunk without a word: say so, as a

@@ -9,7 +9,10 @@
 use std::io::BufRead;
 
 pub mod blocks;
+pub mod diag;
+pub mod encoding;
 pub mod evtx;
+pub mod json;
 pub mod range;
 
 /// Longest line kept (line ending included); longer lines are skipped

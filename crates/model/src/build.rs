@@ -43,8 +43,12 @@ pub enum CveState {
     Vulnerable,
     /// The build contains the fix.
     Patched,
-    /// The build contains the fix, but a configuration step is also needed
-    /// (Extended Protection, AD preparation, ...).
+    /// The build contains the fix, but it protects only with a
+    /// configuration the build number cannot show (Extended Protection, AD
+    /// preparation, no disabling setting override, ...): `config_note`
+    /// says which and what would confirm it. Written `needs_config`;
+    /// `patched_config_needed` (older reports) is still read.
+    #[serde(rename = "needs_config", alias = "patched_config_needed")]
     PatchedConfigNeeded,
     /// The input precision does not allow a verdict (e.g. a CU-only build
     /// whose SU would fix it).
@@ -58,8 +62,13 @@ pub enum CveState {
 pub struct CveStatus {
     /// `CVE-2021-26855`.
     pub cve: String,
-    /// Family name: `ProxyLogon`, `ProxyShell`, ...
+    /// Family name: `ProxyLogon`, `ProxyShell`, ... or the impact
+    /// (`Remote code execution`, `Spoofing`, ...) when it has no name.
     pub family: String,
+    /// Impact from the CVE title: `Remote code execution`, `Elevation of
+    /// privilege`, `Spoofing`, ... (`unknown` when not recorded).
+    #[serde(default)]
+    pub impact: String,
     /// Short description.
     pub name: String,
     /// CVSS v3.1 base score.
@@ -83,6 +92,13 @@ pub struct UpgradeStep {
     pub build: String,
     /// Name of that build (`CU23 Mar21SU`).
     pub name: String,
+    /// The update is only for organisations enrolled in Microsoft's
+    /// Extended Security Update programme (2016/2019 after 2025-10-14).
+    #[serde(default)]
+    pub esu_only: bool,
+    /// How many of the build's open CVEs this step closes.
+    #[serde(default)]
+    pub closes: usize,
 }
 
 /// Everything vigie can say about the patch level of one build.
@@ -107,7 +123,11 @@ pub struct PatchAssessment {
     /// Support state as of the judgement date.
     pub support: SupportState,
     /// Whether the latest SU for the CU is installed (None when unknown).
+    /// ESU-only updates count.
     pub latest_su_installed: Option<bool>,
+    /// Name of the newest update of the CU line, `Aug26SU (ESU-only)`.
+    #[serde(default)]
+    pub latest_update: Option<String>,
     /// Days since the first fix this build is missing was released.
     pub days_behind: Option<i64>,
     /// Every CVE in the table, judged for this build.
@@ -116,11 +136,24 @@ pub struct PatchAssessment {
     pub upgrade_path: Vec<UpgradeStep>,
     /// The date the judgement was made for (`--as-of`).
     pub as_of: NaiveDate,
+    /// The date the build and CVE table was current on.
+    #[serde(default)]
+    pub table_as_of: Option<NaiveDate>,
+    /// Set when the judgement date is well past the table's as-of date:
+    /// newer updates may exist, and how to load them.
+    #[serde(default)]
+    pub freshness: Option<String>,
 }
 
 impl PatchAssessment {
-    /// CVEs still open for this build.
+    /// CVEs still open for this build, most urgent first (known
+    /// exploited, then CVSS).
     pub fn open_cves(&self) -> impl Iterator<Item = &CveStatus> {
         self.cves.iter().filter(|c| c.state == CveState::Vulnerable)
+    }
+
+    /// CVEs whose fix is installed but needs a configuration to protect.
+    pub fn needs_config(&self) -> impl Iterator<Item = &CveStatus> {
+        self.cves.iter().filter(|c| c.state == CveState::PatchedConfigNeeded)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{Family, Finding, ItemError, ToolInfo, Verdict};
@@ -36,7 +36,8 @@ pub enum LogSource {
     EventJson,
 }
 
-/// How much one log source covers.
+/// How much one log source covers: the days (UTC) for which it holds
+/// records, and the days it misses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceCoverage {
     /// The kind of log.
@@ -45,12 +46,64 @@ pub struct SourceCoverage {
     pub files: u64,
     /// Records (lines or events) read.
     pub records: u64,
-    /// Earliest timestamp seen (UTC).
+    /// Earliest plausible timestamp seen (UTC).
     pub first: Option<DateTime<Utc>>,
-    /// Latest timestamp seen (UTC).
+    /// Latest plausible timestamp seen (UTC).
     pub last: Option<DateTime<Utc>>,
-    /// Whether the logs reach back to the start of the exposure window.
+    /// Days with at least one plausibly dated record.
+    #[serde(default)]
+    pub days: u64,
+    /// Records whose timestamp was implausible (before Exchange existed,
+    /// after the run, far from the date in the file's name or `#Date`
+    /// header): reported as errors and not counted as coverage.
+    #[serde(default)]
+    pub implausible: u64,
+    /// Runs of days without a record between this source's first and
+    /// last day, inside the exposure windows (log deletion shows here).
+    #[serde(default)]
+    pub gaps: Vec<DayRange>,
+    /// Whether this source alone has records on every day of the widest
+    /// exposure window.
     pub covers_window: bool,
+}
+
+/// Consecutive days (UTC), both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRange {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// Days in the range.
+    pub days: u64,
+}
+
+/// What ends a family's exposure window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowEnd {
+    /// The day the fixing update was installed (known from the server).
+    FixInstalled,
+    /// The last plausibly dated record of the evidence.
+    LastRecord,
+}
+
+/// The days a family's logs must cover for "no findings" to mean clean:
+/// from its first known exploitation (or `--since`) to the day its fix
+/// was installed, else to the last record of the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExposureWindow {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day; `None` when the evidence holds no dated record.
+    pub to: Option<NaiveDate>,
+    /// What `to` is.
+    pub ends: WindowEnd,
+    /// Days in the window (0 when it is empty).
+    pub days: u64,
+    /// Days of the window for which none of the family's sources holds a
+    /// record.
+    pub missing: Vec<DayRange>,
 }
 
 /// One entry of the merged timeline.
@@ -80,6 +133,9 @@ pub struct FamilyVerdict {
     pub reason: String,
     /// Indexes into [`HuntReport::findings`].
     pub findings: Vec<usize>,
+    /// The exposure window judged (families read from logs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<ExposureWindow>,
 }
 
 /// The whole result of hunting one server.

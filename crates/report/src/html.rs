@@ -221,21 +221,30 @@ fn hunt_coverage(body: &mut String, report: &HuntReport) {
     body.push_str(
         "<h2>Coverage</h2><table id=\"coverage\"><thead><tr>\
 <th>Source</th><th>Files</th><th>Records</th><th>First</th>\
-<th>Last</th><th>Covers window</th></tr></thead><tbody>",
+<th>Last</th><th>Days</th><th>Gaps</th><th>Implausible times</th>\
+<th>Covers window</th></tr></thead><tbody>",
     );
     for c in &report.coverage {
         let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
         };
+        let gaps: Vec<String> = c
+            .gaps
+            .iter()
+            .map(|g| format!("{}..{} ({} d)", g.from, g.to, g.days))
+            .collect();
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-<td>{}</td></tr>",
+<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&format!("{:?}", c.source)),
             c.files,
             c.records,
             when(c.first),
             when(c.last),
+            c.days,
+            escape(&gaps.join(", ")),
+            c.implausible,
             if c.covers_window { "yes" } else { "NO" }
         );
     }

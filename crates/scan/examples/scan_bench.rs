@@ -36,6 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 connect: Duration::from_secs(3),
                 tls: Duration::from_secs(5),
                 request: Duration::from_secs(8),
+                host: Duration::from_secs(15),
             },
             ssrf_check: false,
             as_of: NaiveDate::from_ymd_opt(2025, 6, 1).ok_or("date")?,

@@ -65,10 +65,15 @@ pub fn fingerprint(observed: &[Observed]) -> Fingerprint {
             value: clip(value),
         };
         if let Some(v) = r.header("x-owa-version") {
-            fp.evidence.push(ev("header:X-OWA-Version", v));
-            fp.is_exchange = true;
-            if let Some((b, p)) = version_at(v, 0) {
+            // Exchange sends exactly a build here; anything else
+            // (`15.1.2176.9JJJ`) is some other server or a decoy: kept
+            // as evidence of that, never taken as a build.
+            if let Some((b, p)) = whole_version(v) {
+                fp.evidence.push(ev("header:X-OWA-Version", v));
+                fp.is_exchange = true;
                 offer(1, b, p);
+            } else {
+                fp.evidence.push(ev("header:X-OWA-Version-malformed", v));
             }
         }
         for (h, name) in [("x-feserver", "X-FEServer")] {
@@ -141,11 +146,29 @@ pub fn product_of(build: &str) -> Option<&'static str> {
     }
 }
 
-/// A dotted version starting at `at`: 3 or 4 numeric parts.
+/// A header value that is a build and nothing else (spaces aside).
+fn whole_version(value: &str) -> Option<(String, Precision)> {
+    let v = value.trim();
+    let all = v.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if !all || v.ends_with('.') {
+        return None;
+    }
+    version_at(v, 0)
+}
+
+/// A dotted version starting at `at`: 3 or 4 numeric parts, not followed
+/// by a letter, digit or `-`/`_`/`+` (`15.1.2176.9JJJ` is no build).
 fn version_at(text: &str, at: usize) -> Option<(String, Precision)> {
     let rest = &text[at..];
     let len =
         rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+    let glued = rest[len..]
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '+'));
+    if glued {
+        return None;
+    }
     let v = rest[..len].trim_end_matches('.');
     let parts: Vec<&str> = v.split('.').collect();
     let ok = parts.iter().all(|p| !p.is_empty() && p.len() <= 5);

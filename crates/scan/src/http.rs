@@ -35,6 +35,11 @@ pub struct Timeouts {
     pub tls: Duration,
     /// Writing the request and reading the whole response.
     pub request: Duration,
+    /// Every request to one host:port together (connects, handshakes,
+    /// reads, the active probe): a server that answers the first request
+    /// and then holds every later one costs this, not a request timeout
+    /// per request.
+    pub host: Duration,
 }
 
 impl Default for Timeouts {
@@ -43,6 +48,7 @@ impl Default for Timeouts {
             connect: Duration::from_secs(3),
             tls: Duration::from_secs(5),
             request: Duration::from_secs(8),
+            host: Duration::from_secs(15),
         }
     }
 }
@@ -65,6 +71,9 @@ pub enum FetchError {
     /// Reading the response took longer than the request timeout.
     #[error("response timed out")]
     Timeout,
+    /// The host's time (every request to it together) ran out first.
+    #[error("host deadline reached ({} s for every request to the host)", .0.as_secs_f64())]
+    HostDeadline(Duration),
     /// The bytes received are not an HTTP response.
     #[error("not an HTTP response: {0}")]
     Garbage(String),

@@ -78,9 +78,23 @@ pub fn uses_tls(port: u16) -> bool {
     !matches!(port, 80 | 8080)
 }
 
-/// Probe one target; never fails: errors are part of the result.
+/// `fut` within the host's deadline.
+async fn within<T>(
+    deadline: tokio::time::Instant,
+    limit: std::time::Duration,
+    fut: impl Future<Output = Result<T, FetchError>>,
+) -> Result<T, FetchError> {
+    tokio::time::timeout_at(deadline, fut)
+        .await
+        .unwrap_or(Err(FetchError::HostDeadline(limit)))
+}
+
+/// Probe one target; never fails: errors are part of the result. Every
+/// request to the target shares one deadline (`timeouts.host`).
 pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
     let started = Instant::now();
+    let limit = opts.timeouts.host;
+    let deadline = tokio::time::Instant::now() + limit;
     let tls = opts.scheme.tls(t.addr.port());
     let ep = Endpoint {
         addr: t.addr,
@@ -92,7 +106,7 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
     // The passive requests share one kept-alive connection; the active
     // probe below has its own, so an abort is the server's answer to it.
     let mut session = Session::new(&ep, opts.timeouts);
-    match session.get(OWA).await {
+    match within(deadline, limit, session.get(OWA)).await {
         Ok(resp) => {
             seen.push(Observed {
                 request: format!("GET {OWA}"),
@@ -112,13 +126,14 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
         }
     }
     let mut errors = Vec::new();
-    fetch_into(&mut session, LOGON, &mut seen, &mut errors).await;
+    let mut fetch = Fetch { session: &mut session, deadline, limit };
+    fetch.get_into(LOGON, &mut seen, &mut errors).await;
     let fp = fingerprint(&seen);
     let want_manifest = fp.is_exchange
         && fp.precision != Some(vigie_model::build::Precision::Exact)
         && fp.product.as_deref() != Some("Exchange Server 2010");
     let fp = if want_manifest {
-        fetch_into(&mut session, EXPORTTOOL, &mut seen, &mut errors).await;
+        fetch.get_into(EXPORTTOOL, &mut seen, &mut errors).await;
         fingerprint(&seen)
     } else {
         fp
@@ -153,7 +168,7 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
         }
     }
     if opts.ssrf_check {
-        let (outcome, ev) = ssrf(&ep, fp.is_exchange, opts).await;
+        let (outcome, ev) = ssrf(&ep, fp.is_exchange, opts, deadline).await;
         r.ssrf_check = Some(outcome);
         r.evidence.extend(ev);
     }
@@ -164,16 +179,29 @@ pub async fn probe(t: &ProbeTarget, opts: ProbeOptions) -> HostResult {
     r
 }
 
-async fn fetch_into(
-    session: &mut Session<'_>,
-    path: &str,
-    seen: &mut Vec<Observed>,
-    errors: &mut Vec<String>,
-) {
-    match session.get(path).await {
-        Ok(resp) => seen
-            .push(Observed { request: format!("GET {path}"), response: resp }),
-        Err(e) => errors.push(format!("GET {path}: {e}")),
+/// The passive requests after the first, within the host's deadline.
+struct Fetch<'s, 'e> {
+    session: &'s mut Session<'e>,
+    deadline: tokio::time::Instant,
+    limit: std::time::Duration,
+}
+
+impl Fetch<'_, '_> {
+    async fn get_into(
+        &mut self,
+        path: &str,
+        seen: &mut Vec<Observed>,
+        errors: &mut Vec<String>,
+    ) {
+        let got =
+            within(self.deadline, self.limit, self.session.get(path)).await;
+        match got {
+            Ok(resp) => seen.push(Observed {
+                request: format!("GET {path}"),
+                response: resp,
+            }),
+            Err(e) => errors.push(format!("GET {path}: {e}")),
+        }
     }
 }
 
@@ -184,11 +212,13 @@ async fn ssrf(
     ep: &Endpoint,
     is_exchange: bool,
     o: ProbeOptions,
+    deadline: tokio::time::Instant,
 ) -> (SsrfOutcome, Option<Evidence>) {
     if !is_exchange {
         return (SsrfOutcome::NotExchange, None);
     }
-    let got = get(ep, SSRF_PATH, Some(SSRF_COOKIE), o.timeouts).await;
+    let probe = get(ep, SSRF_PATH, Some(SSRF_COOKIE), o.timeouts);
+    let got = within(deadline, o.timeouts.host, probe).await;
     let (outcome, seen) = match &got {
         Ok((resp, _)) => match resp.header("x-calculatedbetarget") {
             Some(v) if v.to_ascii_lowercase().contains("localhost") => {

@@ -114,6 +114,7 @@ fn opts(ssrf: bool) -> EngineOptions {
                 connect: Duration::from_millis(500),
                 tls: Duration::from_millis(500),
                 request: Duration::from_millis(700),
+                host: Duration::from_secs(5),
             },
             ssrf_check: ssrf,
             as_of: NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),

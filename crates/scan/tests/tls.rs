@@ -61,6 +61,7 @@ fn opts() -> ProbeOptions {
             connect: Duration::from_millis(500),
             tls: Duration::from_millis(800),
             request: Duration::from_millis(800),
+            host: Duration::from_secs(5),
         },
         ssrf_check: false,
         as_of: NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use vigie_model::hunt::HuntReport;
 use vigie_model::scan::HostResult;
 
@@ -53,6 +53,46 @@ pub enum StoreError {
         found: i64,
         /// Newest schema this build knows.
         known: i64,
+    },
+    /// A read-only command was given a database that does not exist
+    /// (it is not created: reading must leave no trace).
+    #[error(
+        "no history database at {path} (vigie scan --db or vigie history \
+         --import records one)"
+    )]
+    Missing {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The database could not be looked at.
+    #[error("database {path}: {source}")]
+    Io {
+        /// The database file.
+        path: PathBuf,
+        /// The system error.
+        source: std::io::Error,
+    },
+    /// The file was written by an older vigie and a read-only command
+    /// will not upgrade it.
+    #[error(
+        "database {path}: schema {found} is older than this vigie \
+         ({known}); a recording command (vigie history --db FILE \
+         --import, vigie scan --db FILE) upgrades it"
+    )]
+    TooOld {
+        /// The database file.
+        path: PathBuf,
+        /// Schema version in the file.
+        found: i64,
+        /// Schema this build reads.
+        known: i64,
+    },
+    /// The file has no vigie schema at all (empty, `/dev/null`, some
+    /// other SQLite file).
+    #[error("{path} is not a vigie history database (schema version 0)")]
+    NotHistory {
+        /// The file.
+        path: PathBuf,
     },
     /// No such run.
     #[error("no run {0} in the database")]
@@ -140,6 +180,22 @@ pub struct Store {
     batch_started: Option<Instant>,
 }
 
+/// `path` as an SQLite URI (`file:` with everything but unreserved bytes
+/// percent-encoded), for the `immutable` fallback.
+fn file_uri(path: &Path, query: &str) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
+}
+
 /// The default database path: `$XDG_DATA_HOME/vigie/vigie.db`
 /// (`~/.local/share/vigie/vigie.db`) on Unix,
 /// `%LOCALAPPDATA%\vigie\vigie.db` on Windows.
@@ -192,6 +248,70 @@ impl Store {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Open an existing database for reading only (`history`, `diff`,
+    /// `report --db`): nothing is created or written, not the file, not
+    /// its folder, not a journal, and no migration runs; a database on
+    /// read-only media or with read-only permissions is read all the
+    /// same. A missing file or an older schema is an error that says so.
+    /// (Only while a `-wal` file exists beside it, because a scan is
+    /// recording or was killed, may SQLite add the `-shm` file it needs
+    /// to read that log.)
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let err =
+            |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        match std::fs::metadata(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing { path: path.to_path_buf() });
+            }
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        // Without a `-wal` file every write is in the database file and
+        // no writer is at work: read it as immutable, which creates no
+        // `-shm`/`-wal` beside it. With one, a scan may be recording or
+        // was killed: read through the log as SQLite does.
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let query = if Path::new(&wal).exists() {
+            "mode=ro"
+        } else {
+            "mode=ro&immutable=1"
+        };
+        let uri = file_uri(path, query);
+        let conn = Connection::open_with_flags(&uri, flags).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        let conn = match user_version(&conn) {
+            Ok(_) => conn,
+            // A WAL database in a folder we cannot write: SQLite cannot
+            // make its shared-memory file, so read the file as it is.
+            Err(_) => {
+                let uri = file_uri(path, "mode=ro&immutable=1");
+                Connection::open_with_flags(&uri, flags).map_err(err)?
+            }
+        };
+        let found = user_version(&conn).map_err(err)?;
+        let known = MIGRATIONS.len() as i64;
+        let path = path.to_path_buf();
+        if found > known {
+            return Err(StoreError::TooNew { path, found, known });
+        }
+        if found == 0 {
+            return Err(StoreError::NotHistory { path });
+        }
+        if found < known {
+            return Err(StoreError::TooOld { path, found, known });
+        }
+        Ok(Store { conn, path, pending: 0, batch_started: None })
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -416,6 +536,10 @@ impl Drop for Store {
         // what was written stays; the run stays marked unfinished
         let _ = self.flush();
     }
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
 
 fn parse_time(text: &str) -> DateTime<Utc> {

@@ -1,12 +1,13 @@
 //! `vigie`: find, judge and hunt on-premises Microsoft Exchange servers.
 //!
 //! This file only routes: it parses the command line, sets up logging to
-//! stderr, and hands over to one module per subcommand under `cmd/`. The
-//! subcommand modules turn arguments into a validated configuration and wire
+//! stderr (`logging`), and hands over to one module per subcommand under
+//! `cmd/`. The subcommand modules turn arguments into a validated configuration and wire
 //! the library crates together; the libraries hold the logic.
 
 mod cmd;
 mod exit;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -51,7 +52,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(cmd::scan::nmap_style_args(std::env::args_os()));
-    init_logging(cli.verbose);
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Scan(args) => cmd::scan::run(args),
@@ -64,20 +65,4 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(args),
     };
     exit::finish(result)
-}
-
-/// Logs go to stderr only: stdout is reserved for data.
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }

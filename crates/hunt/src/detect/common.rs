@@ -9,6 +9,7 @@ use std::path::Path;
 use aho_corasick::{AhoCorasick, Input, Span, packed};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use vigie_logs::blocks::{Block, BlockReader, Lines};
+use vigie_logs::encoding::{self, TextEncoding, Utf16Reader};
 use vigie_logs::range::{ByteRange, RangeReader};
 use vigie_logs::{Header, LineEvent, LineReader};
 use vigie_model::hunt::{LogSource, SourceCoverage};
@@ -16,7 +17,8 @@ use vigie_model::{
     Family, Finding, Grade, ItemError, ItemErrorKind, Severity, SourceRef,
 };
 
-use super::{LogScanOptions, LogScanResult, window_start};
+use super::{LogScanOptions, LogScanResult};
+use crate::coverage::days::{self, Bounds, DaySet, Implausible};
 
 /// A rule's fixed description.
 pub struct Rule {
@@ -52,6 +54,24 @@ pub struct Scan {
     /// header met makes the split unsafe (`other_header`).
     pub expected_header: Option<Header>,
     pub other_header: bool,
+    /// Days with plausibly dated records.
+    pub days: DaySet,
+    /// Which days this file's records may carry.
+    bounds: Bounds,
+    /// The last record's date bytes and whether that day was plausible:
+    /// most records share their predecessor's day, so they cost one
+    /// comparison.
+    day_cache: Option<([u8; 10], bool)>,
+    /// The same for parsed times.
+    date_cache: Option<(NaiveDate, bool)>,
+    /// Records with an implausible time, and the first of them.
+    pub implausible: u64,
+    pub first_implausible: Option<(String, Implausible)>,
+    /// The text encoding found at the file's start.
+    pub encoding: TextEncoding,
+    /// Whether a `#` directive (`#Fields`, `#Date`, ...) was met: a
+    /// file of headers only is an empty log, not an unreadable one.
+    pub saw_directive: bool,
 }
 
 impl Scan {
@@ -65,6 +85,9 @@ impl Scan {
                 records: 0,
                 first: None,
                 last: None,
+                days: 0,
+                implausible: 0,
+                gaps: Vec::new(),
                 covers_window: false,
             },
             findings: Vec::new(),
@@ -75,6 +98,75 @@ impl Scan {
             too_long: Vec::new(),
             expected_header: None,
             other_header: false,
+            days: DaySet::default(),
+            bounds: Bounds::for_file(
+                &path.file_name().unwrap_or_default().to_string_lossy(),
+            ),
+            day_cache: None,
+            date_cache: None,
+            implausible: 0,
+            first_implausible: None,
+            encoding: TextEncoding::Utf8,
+            saw_directive: false,
+        }
+    }
+
+    /// Note a `#` directive line: the first `#Date:` header bounds the
+    /// days the file's records may carry.
+    pub fn directive(&mut self, line: &[u8]) {
+        const KNOWN: [&[u8]; 5] = [
+            b"#fields:",
+            b"#date:",
+            b"#software:",
+            b"#version:",
+            b"#log-type:",
+        ];
+        self.saw_directive |= KNOWN.iter().any(|k| {
+            line.get(..k.len()).is_some_and(|h| h.eq_ignore_ascii_case(k))
+        });
+        if let Some(d) = days::date_header(line)
+            && self.bounds.date_header(d)
+        {
+            self.day_cache = None;
+            self.date_cache = None;
+        }
+    }
+
+    /// Whether the day in the first ten bytes of `raw` is plausible
+    /// (and noted); `None` when they are not a date.
+    fn plausible_day(&mut self, raw: &[u8]) -> Option<bool> {
+        let key: [u8; 10] = raw.get(..10)?.try_into().ok()?;
+        if let Some((k, ok)) = self.day_cache
+            && k == key
+        {
+            return Some(ok);
+        }
+        let d = days::parse_day(&key)?;
+        let ok = self.day_verdict(d, &|| {
+            String::from_utf8_lossy(raw).chars().take(40).collect()
+        });
+        self.day_cache = Some((key, ok));
+        Some(ok)
+    }
+
+    /// Check a day against the bounds; note it if plausible, remember
+    /// the first implausible one (`text` says how the record wrote it).
+    fn day_verdict(
+        &mut self,
+        d: NaiveDate,
+        text: &dyn Fn() -> String,
+    ) -> bool {
+        match self.bounds.check(d) {
+            Ok(()) => {
+                self.days.insert(d);
+                true
+            }
+            Err(why) => {
+                if self.first_implausible.is_none() {
+                    self.first_implausible = Some((text(), why));
+                }
+                false
+            }
         }
     }
 
@@ -90,22 +182,42 @@ impl Scan {
         }
     }
 
-    fn too_long(&mut self, n: u64) {
+    pub fn too_long(&mut self, n: u64) {
         // Capped like errors: a binary file must not flood the report.
         if self.too_long.len() < 20 {
             self.too_long.push(n);
         }
     }
 
-    /// Call `f` with each block of whole lines; errors are recorded.
-    pub fn blocks(&mut self, mut f: impl FnMut(&mut Scan, Lines<'_>)) {
-        let file = match File::open(&self.path_buf) {
+    /// Call `f` with each block of whole lines; errors are recorded. A
+    /// UTF-16 file (read whole, never in ranges) is decoded to UTF-8
+    /// first; UTF-8 is read as it is.
+    pub fn blocks(&mut self, f: impl FnMut(&mut Scan, Lines<'_>)) {
+        let mut file = match File::open(&self.path_buf) {
             Ok(f) => f,
             Err(e) => {
                 self.error(ItemErrorKind::Io, format!("cannot open: {e}"));
                 return;
             }
         };
+        if self.at_file_start() {
+            match encoding::sniff_file(&mut file) {
+                Ok(enc) => self.encoding = enc,
+                Err(e) => {
+                    self.error(ItemErrorKind::Io, format!("read error: {e}"));
+                    return;
+                }
+            }
+            if let TextEncoding::Utf16Le { .. }
+            | TextEncoding::Utf16Be { .. } = self.encoding
+            {
+                let big =
+                    matches!(self.encoding, TextEncoding::Utf16Be { .. });
+                let r = Utf16Reader::new(file, big);
+                self.drive_blocks(BlockReader::new(r), f);
+                return;
+            }
+        }
         let range =
             self.range.unwrap_or(ByteRange { start: 0, end: u64::MAX });
         let file = match RangeReader::new(file, range) {
@@ -115,7 +227,14 @@ impl Scan {
                 return;
             }
         };
-        let mut reader = BlockReader::new(file);
+        self.drive_blocks(BlockReader::new(file), f);
+    }
+
+    fn drive_blocks<R: std::io::Read>(
+        &mut self,
+        mut reader: BlockReader<R>,
+        mut f: impl FnMut(&mut Scan, Lines<'_>),
+    ) {
         loop {
             match reader.next_block() {
                 Ok(Some(Block::Lines(lines))) => f(self, lines),
@@ -142,6 +261,18 @@ impl Scan {
     /// Count a record if `raw` is a canonical timestamp (or lies between
     /// the bounds in the same layout); `false` (nothing counted) if not.
     pub fn record_canonical(&mut self, raw: &[u8]) -> bool {
+        match self.plausible_day(raw) {
+            None => return false,
+            Some(true) => {}
+            Some(false) => {
+                if Canonical::of(raw).is_none() {
+                    return false;
+                }
+                self.coverage.records += 1;
+                self.implausible += 1;
+                return true;
+            }
+        }
         if self.span.within(raw) {
             self.coverage.records += 1;
         } else if Canonical::of(raw).is_some() {
@@ -155,14 +286,9 @@ impl Scan {
 
     /// Call `f` with each line (number, text); errors are recorded.
     pub fn lines(&mut self, mut f: impl FnMut(&mut Scan, u64, &str)) {
-        let file = match File::open(&self.path_buf) {
-            Ok(f) => f,
-            Err(e) => {
-                self.error(ItemErrorKind::Io, format!("cannot open: {e}"));
-                return;
-            }
-        };
-        let reader = LineReader::new(BufReader::with_capacity(1 << 16, file));
+        let Some(reader) = self.open_text() else { return };
+        let reader =
+            LineReader::new(BufReader::with_capacity(1 << 16, reader));
         for ev in reader {
             match ev {
                 LineEvent::Line(l) => f(self, l.number, &l.text),
@@ -174,6 +300,24 @@ impl Scan {
         }
     }
 
+    /// The whole file as UTF-8 (UTF-16 decoded), or `None` after
+    /// recording why it cannot be opened.
+    pub fn open_text(&mut self) -> Option<Box<dyn std::io::Read + Send>> {
+        let opened = File::open(&self.path_buf)
+            .and_then(encoding::utf8_reader)
+            .map_err(|e| format!("cannot open: {e}"));
+        match opened {
+            Ok((enc, r)) => {
+                self.encoding = enc;
+                Some(r)
+            }
+            Err(e) => {
+                self.error(ItemErrorKind::Io, e);
+                None
+            }
+        }
+    }
+
     pub fn error(&mut self, kind: ItemErrorKind, msg: String) {
         // Cap repeated errors so a binary file does not flood the report.
         if self.errors.len() < 20 {
@@ -181,10 +325,24 @@ impl Scan {
         }
     }
 
-    /// Count a record and widen the time span.
+    /// Count a record and widen the time span; an implausible time is
+    /// counted apart and widens nothing.
     pub fn record(&mut self, ts: Option<DateTime<Utc>>) {
         self.coverage.records += 1;
         if let Some(t) = ts {
+            let d = t.date_naive();
+            let ok = match self.date_cache {
+                Some((k, ok)) if k == d => ok,
+                _ => {
+                    let ok = self.day_verdict(d, &|| t.to_rfc3339());
+                    self.date_cache = Some((d, ok));
+                    ok
+                }
+            };
+            if !ok {
+                self.implausible += 1;
+                return;
+            }
             let c = &mut self.coverage;
             c.first = Some(c.first.map_or(t, |f| f.min(t)));
             c.last = Some(c.last.map_or(t, |l| l.max(t)));
@@ -243,16 +401,65 @@ impl Scan {
                 )
             })
             .collect();
+        if let Some((text, why)) = &self.first_implausible {
+            errors.insert(
+                0,
+                ItemError::new(
+                    self.path.clone(),
+                    ItemErrorKind::Parse,
+                    format!(
+                        "{} record(s) with an implausible time ignored for \
+                         coverage; first {text:?}: {why}",
+                        self.implausible
+                    ),
+                ),
+            );
+        }
+        if let Some(e) = self.unreadable() {
+            errors.push(e);
+        }
         errors.append(&mut self.errors);
         errors.truncate(20);
         self.errors = errors;
-        self.coverage.covers_window =
-            self.coverage.first.is_some_and(|f| f <= window_start());
+        self.coverage.implausible = self.implausible;
+        self.coverage.days = self.days.len();
         LogScanResult {
             findings: self.findings,
             coverage: self.coverage,
             errors: self.errors,
+            days: self.days,
         }
+    }
+
+    /// A file that holds bytes but nothing read as a record of its kind
+    /// (nor a header) cannot be what its name says: an error, never a
+    /// silent zero.
+    fn unreadable(&self) -> Option<ItemError> {
+        if !self.errors.is_empty() {
+            return None;
+        }
+        let c = &self.coverage;
+        let what = crate::coverage::label(c.source);
+        let enc = self.encoding.name();
+        let msg = if c.records == 0 {
+            let len = std::fs::metadata(&self.path_buf).map_or(0, |m| m.len());
+            if len == 0 || self.saw_directive {
+                return None; // empty, or headers only: an idle hour
+            }
+            format!("no {what} record in {len} byte(s) read as {enc}")
+        } else if self.days.is_empty() && self.implausible == 0 {
+            format!("no time in any of {} record(s) read as {enc}", c.records)
+        } else {
+            return None;
+        };
+        Some(ItemError::new(
+            self.path.clone(),
+            ItemErrorKind::Parse,
+            format!(
+                "{msg}: the file is not the log its name says, or in a form \
+                 vigie does not read"
+            ),
+        ))
     }
 
     /// Move the raw time span into the coverage's first/last.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use vigie_logs::json::{Position, Problem};
 use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
@@ -135,31 +136,57 @@ impl Event<'_> {
     }
 }
 
-/// Scan one JSON/JSONL export, one event per line.
+/// Scan one JSON export: JSON Lines or one JSON array (any layout), in
+/// UTF-8 or UTF-16. Findings of an array element point at its index
+/// (as a record id), those of a line at the line.
 pub fn scan_jsonl(scan: &mut Scan, opts: &LogScanOptions) {
+    let Some(reader) = scan.open_text() else { return };
     let mut bad = 0u64;
-    scan.lines(|scan, number, text| {
-        let t = text.trim().trim_end_matches(',');
-        if t.is_empty() || t == "[" || t == "]" {
-            return;
-        }
-        let Ok(value) = serde_json::from_str::<Value>(t) else {
-            bad += 1;
-            if bad <= 3 {
-                let msg = format!("line {number}: not a JSON event");
-                scan.error(vigie_model::ItemErrorKind::Parse, msg);
+    let mut errors = Vec::new();
+    let mut too_long = Vec::new();
+    vigie_logs::json::read_events(
+        reader,
+        |pos, value| {
+            let ev = Event { value: &value };
+            let ts = ["TimeCreated", "@timestamp", "UtcTime"]
+                .iter()
+                .find_map(|k| parse_time(value.get(k)?.as_str()?));
+            scan.record(ts);
+            if !Scan::in_window(opts, ts) {
+                return;
             }
-            return;
-        };
-        let ev = Event { value: &value };
-        let ts = ["TimeCreated", "@timestamp", "UtcTime"]
-            .iter()
-            .find_map(|k| parse_time(value.get(k)?.as_str()?));
-        scan.record(ts);
-        if Scan::in_window(opts, ts) {
+            let (number, element) = match pos {
+                Position::Line(n) => (n, false),
+                Position::Element(n) => (n, true),
+            };
+            let before = scan.findings.len();
             check_event(scan, &ev, number, ts);
-        }
-    });
+            if element {
+                for f in &mut scan.findings[before..] {
+                    f.source.line = None;
+                    f.source.record_id = Some(number);
+                }
+            }
+        },
+        |problem| match problem {
+            Problem::TooLong(n) => too_long.push(n),
+            Problem::Bad(e) => {
+                bad += 1;
+                if bad <= 3 {
+                    errors.push(e);
+                }
+            }
+        },
+    );
+    if bad > 3 {
+        errors.push(format!("{} more problem(s) like these", bad - 3));
+    }
+    for n in too_long {
+        scan.too_long(n);
+    }
+    for e in errors {
+        scan.error(vigie_model::ItemErrorKind::Parse, e);
+    }
 }
 
 /// Scan one `.evtx` file.

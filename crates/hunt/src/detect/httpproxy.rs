@@ -122,9 +122,11 @@ pub fn scan_from(scan: &mut Scan, opts: &LogScanOptions, mut st: State) {
                 st.header = h;
                 continue;
             }
-            if text.first() == Some(&b'#')
-                || text.iter().all(u8::is_ascii_whitespace)
-            {
+            if text.first() == Some(&b'#') {
+                scan.directive(text);
+                continue;
+            }
+            if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let candidate = cand.has(line.offset, line.end);

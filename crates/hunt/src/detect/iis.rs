@@ -200,6 +200,7 @@ pub fn scan_from(scan: &mut Scan, opts: &LogScanOptions, st: State) {
         for line in lines.iter() {
             let text = line.bytes;
             if text.first() == Some(&b'#') {
+                scan.directive(text);
                 if let Some(h) = w3c_header(&String::from_utf8_lossy(text)) {
                     scan.saw_header(&h);
                     time_first = h.index("date") == Some(0)

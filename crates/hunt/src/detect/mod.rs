@@ -16,17 +16,11 @@ mod tpl;
 
 use std::path::Path;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use vigie_model::hunt::{LogSource, SourceCoverage};
 use vigie_model::{Finding, ItemError};
 
-/// Start of the ProxyLogon exposure window: logs reaching back this far
-/// cover the whole period in which exploitation is known to have happened.
-pub fn window_start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
+use crate::coverage::days::DaySet;
 
 /// What the engine tells a detector about the hunt.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +43,8 @@ pub struct LogScanResult {
     pub coverage: SourceCoverage,
     /// Problems met while reading (the file may still be partly read).
     pub errors: Vec<ItemError>,
+    /// The days (UTC) for which the file holds plausibly dated records.
+    pub days: DaySet,
 }
 
 /// Decide from its path whether a file is a log vigie reads, and which.

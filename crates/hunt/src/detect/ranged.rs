@@ -68,6 +68,10 @@ pub fn scan(
         return None;
     }
     let head = read_head(path)?;
+    // UTF-16 is decoded from the start by one reader.
+    if vigie_logs::encoding::sniff(&head).is_utf16() {
+        return None;
+    }
     let start = match source {
         LogSource::HttpProxy => {
             Start::HttpProxy(httpproxy::start_state(&head)?)
@@ -75,9 +79,20 @@ pub fn scan(
         LogSource::Iis => Start::Iis(iis::start_state(&head)?),
         _ => return None,
     };
+    // The file's first `#Date` bounds every range's record times.
+    let date = head
+        .split(|&b| b == b'\n')
+        .map(vigie_logs::blocks::clean)
+        .find(|l| crate::coverage::days::date_header(l).is_some());
     let parts: Vec<Scan> = split_ranges(len, split.size)
         .into_par_iter()
-        .map(|range| scan_range(path, source, opts, &start, range))
+        .map(|range| {
+            let mut scan = Scan::new(path, source);
+            if let Some(d) = date {
+                scan.directive(d);
+            }
+            scan_range(scan, opts, &start, range)
+        })
         .collect();
     if parts.iter().any(|p| p.other_header) {
         return None;
@@ -139,13 +154,11 @@ fn read_head(path: &Path) -> Option<Vec<u8>> {
 }
 
 fn scan_range(
-    path: &Path,
-    source: LogSource,
+    mut scan: Scan,
     opts: &LogScanOptions,
     start: &Start,
     range: ByteRange,
 ) -> Scan {
-    let mut scan = Scan::new(path, source);
     scan.range = Some(range);
     scan.expected_header = Some(start.header().clone());
     // The first range reads the file from its first line, exactly as a
@@ -180,6 +193,12 @@ fn merge(path: &Path, source: LogSource, parts: Vec<Scan>) -> LogScanResult {
             }
         }
         all.errors.extend(part.errors);
+        all.days.union(&part.days);
+        all.saw_directive |= part.saw_directive;
+        all.implausible += part.implausible;
+        if all.first_implausible.is_none() {
+            all.first_implausible = part.first_implausible.take();
+        }
         let (c, p) = (&mut all.coverage, &part.coverage);
         c.records += p.records;
         c.first = c.first.into_iter().chain(p.first).min();

@@ -96,7 +96,11 @@ fn clean_log_has_no_findings_and_coverage() {
     ]);
     assert!(r.findings.is_empty());
     assert_eq!(r.coverage.records, 2);
-    assert!(r.coverage.covers_window);
+    assert_eq!(r.coverage.days, 2);
+    assert_eq!(
+        r.days.span().map(|(a, _)| a.to_string()).unwrap(),
+        "2020-12-01"
+    );
 }
 
 #[test]

@@ -43,7 +43,11 @@ type LineCheck =
 /// every record's time for coverage, check those inside the window.
 fn scan_text(scan: &mut Scan, opts: &LogScanOptions, check: LineCheck) {
     scan.lines(|scan, number, text| {
-        if text.starts_with('#') || text.trim().is_empty() {
+        if text.starts_with('#') {
+            scan.directive(text.as_bytes());
+            return;
+        }
+        if text.trim().is_empty() {
             return;
         }
         let ts = line_time(text);

@@ -49,6 +49,7 @@ pub fn hostile_hunt() -> HuntReport {
             verdict: Verdict::Exploited,
             reason: XSS.into(),
             findings: vec![0],
+            window: None,
         }],
         findings: vec![finding()],
         coverage: vec![],

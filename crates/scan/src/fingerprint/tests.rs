@@ -113,3 +113,49 @@ fn junk_versions_are_ignored() {
     );
     assert!(version_at("15.1.2176.", 0).is_some());
 }
+
+/// Defect 8 (issue 14): `15.1.2176.9JJJ...` in X-OWA-Version was taken as
+/// the exact build 15.1.2176.9. Only a well-formed build is a build; the
+/// rest is evidence of something else and says so.
+#[test]
+fn malformed_owa_version_header_is_never_an_exact_build() {
+    for value in [
+        "15.1.2176.9JJJJJJJJJJ",
+        "15.1.2176.9 or so",
+        "15.1.2176.9-beta",
+        "15.1.2176.9.",
+        "v15.1.2176.9",
+        "15.1.2176.999999",
+        "15.1.2176.9.1",
+    ] {
+        let fp = fingerprint(&[obs(
+            "GET /owa/",
+            200,
+            &[("X-OWA-Version", value)],
+            "",
+        )]);
+        assert!(fp.build.is_none(), "{value}: {fp:?}");
+        assert!(fp.precision.is_none(), "{value}");
+        assert!(!fp.is_exchange, "{value}: the header alone proves nothing");
+        assert_eq!(fp.evidence[0].signal, "header:X-OWA-Version-malformed");
+        assert_eq!(fp.evidence[0].value, value);
+    }
+    // Well-formed values, with the spaces HTTP allows, still count.
+    let fp = fingerprint(&[obs(
+        "GET /owa/",
+        200,
+        &[("X-OWA-Version", " 15.1.2176.9 ")],
+        "",
+    )]);
+    assert_eq!(fp.build.as_deref(), Some("15.1.2176.9"));
+    assert_eq!(fp.precision, Some(Precision::Exact));
+    // Paths and manifests: a version glued to letters is no version.
+    assert!(owa_path_version("/owa/auth/15.1.2176JJJ/x").is_none());
+    assert!(owa_path_version("/owa/15.1.2176.9abc/x").is_none());
+    assert!(
+        manifest_version(
+            "<assemblyIdentity name=\"microsoft.exchange.ediscovery.exporttool.application\" version=\"15.1.2176.9JJJ\">"
+        )
+        .is_none()
+    );
+}

@@ -6,23 +6,25 @@
 //! judged by `vigie-builds` against the embedded table (or `--builds`), as
 //! of `--as-of`; each bad item becomes an error record and the run goes on.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use serde::Serialize;
 use vigie_builds::Table;
-use vigie_builds::inventory::{looks_like_inventory, parse_inventory};
 use vigie_model::build::{CveState, PatchAssessment, SupportState};
-use vigie_model::{
-    ItemError, ItemErrorKind, ToolInfo, csv_safe, terminal_safe,
-};
+use vigie_model::{ItemError, ToolInfo, csv_safe, terminal_safe};
 
 use crate::exit::Outcome;
 
+pub mod host;
+mod input;
+mod json;
 mod text;
 
+use input::{Judge, expand};
+use json::JsonDocument;
 use text::{Summary, write_block};
 
 /// Arguments of `vigie check`.
@@ -41,12 +43,22 @@ pub struct Args {
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
     /// Load builds from this CSV instead of the embedded table (same
-    /// columns as crates/builds/data/builds.csv).
+    /// columns as crates/builds/data/builds.csv). Bad rows are reported
+    /// by file and line and skipped.
     #[arg(long, value_name = "FILE")]
     pub builds: Option<PathBuf>,
+    /// Add CVE fixes newer than the table from this CSV: columns
+    /// `cve,fixed_in` (one row per fixing build) and, for a CVE the table
+    /// does not know, `name,cvss,known_exploited,published` (docs/check.md).
+    /// Bad rows are reported by file and line and skipped.
+    #[arg(long, value_name = "FILE")]
+    pub cves: Option<PathBuf>,
     /// Table format: also list patched and not-affected CVEs.
     #[arg(long)]
     pub all: bool,
+    /// Whole-server health (`--host PATH...`, `--live`, `--exports DIR`).
+    #[command(flatten)]
+    pub host: host::HostArgs,
 }
 
 /// Output formats of `vigie check`.
@@ -103,8 +115,15 @@ enum Item {
 
 /// Run `vigie check`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let table = load_table(args.builds.as_deref())?;
+    let (table, table_errors) =
+        load_table(args.builds.as_deref(), args.cves.as_deref())?;
+    for e in &table_errors {
+        eprintln!("vigie check: {}", terminal_safe(&e.to_string()));
+    }
     let as_of = args.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    if args.host.asked() {
+        return host::run(&args.host, args.format, &table, as_of);
+    }
     let mut inputs = args.inputs.clone();
     if inputs.is_empty() {
         if std::io::stdin().is_terminal() {
@@ -119,193 +138,47 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut sink = Sink::new(args.format, args.all, &table, as_of);
     sink.start(&mut out)?;
+    let judge = Judge { table: &table, as_of };
     for input in &inputs {
-        for item in expand(input, &table, as_of) {
-            sink.item(&mut out, item)?;
-        }
+        expand(input, judge, &mut |item| sink.item(&mut out, item))?;
     }
     sink.finish(&mut out)?;
     out.flush()?;
-    Ok(Outcome::from_flags(sink.findings, sink.errors > 0))
+    let input_errors = sink.errors > 0 || !table_errors.is_empty();
+    Ok(Outcome::from_flags(sink.findings, input_errors))
 }
 
+type LoadedTable =
+    (std::borrow::Cow<'static, Table>, Vec<vigie_builds::TableError>);
+
+/// The embedded table, or one with `--builds` and `--cves` applied; bad
+/// rows of those files come back as errors (file and line), the rest loads.
 fn load_table(
-    path: Option<&Path>,
-) -> anyhow::Result<std::borrow::Cow<'static, Table>> {
-    let Some(path) = path else {
-        return Ok(std::borrow::Cow::Borrowed(Table::embedded()));
+    builds: Option<&Path>,
+    cves: Option<&Path>,
+) -> anyhow::Result<LoadedTable> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()))
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading build table {}", path.display()))?;
-    let table = Table::with_builds(&text)
-        .with_context(|| format!("loading build table {}", path.display()))?;
-    Ok(std::borrow::Cow::Owned(table))
-}
-
-/// Largest file read whole: ExSetup.exe is about 50 MB, and a 1 GiB
-/// inventory would be millions of servers.
-const MAX_FILE: u64 = 1 << 30;
-
-/// Turn one command-line input into judged items.
-fn expand(input: &str, table: &Table, as_of: NaiveDate) -> Vec<Item> {
-    if input == "-" {
-        let mut text = String::new();
-        return match std::io::stdin().read_to_string(&mut text) {
-            Ok(_) => from_text("stdin", &text, table, as_of),
-            Err(e) => vec![io_error("stdin", &e)],
-        };
+    let mut errors = Vec::new();
+    let mut table = std::borrow::Cow::Borrowed(Table::embedded());
+    if let Some(path) = builds {
+        let name = path.display().to_string();
+        let loaded = Table::load_builds(&name, &read(path)?)
+            .with_context(|| format!("loading build table {name}"))?;
+        errors.extend(loaded.errors);
+        table = std::borrow::Cow::Owned(loaded.table);
     }
-    let path = Path::new(input);
-    if path.is_file() {
-        let size = path.metadata().map(|m| m.len()).unwrap_or(0);
-        if size > MAX_FILE {
-            return vec![Item::Error(ItemError::new(
-                input,
-                ItemErrorKind::Limit,
-                format!(
-                    "file is {size} bytes; ExSetup.exe and inventories are \
-                     far below the {MAX_FILE}-byte limit"
-                ),
-            ))];
-        }
-        return match std::fs::read(path) {
-            Ok(bytes) => from_file(input, &bytes, table, as_of),
-            Err(e) => vec![io_error(input, &e)],
-        };
+    if let Some(path) = cves {
+        let name = path.display().to_string();
+        let loaded = table
+            .with_cves(&name, &read(path)?)
+            .with_context(|| format!("loading CVE table {name}"))?;
+        errors.extend(loaded.errors);
+        table = std::borrow::Cow::Owned(loaded.table);
     }
-    vec![one_build(None, "argument", input, table, as_of)]
-}
-
-fn io_error(subject: &str, e: &std::io::Error) -> Item {
-    Item::Error(ItemError::new(subject, ItemErrorKind::Io, e.to_string()))
-}
-
-fn one_build(
-    server: Option<&str>,
-    source: &str,
-    build: &str,
-    table: &Table,
-    as_of: NaiveDate,
-) -> Item {
-    match table.assess(build, as_of) {
-        Ok(assessment) => Item::Checked(Box::new(Checked {
-            server: server.map(str::to_string),
-            source: source.to_string(),
-            assessment,
-        })),
-        Err(e) => {
-            let subject = match server {
-                Some(s) => format!("{source} ({s}): {build}"),
-                None if source == "argument" => build.to_string(),
-                None => format!("{source}: {build}"),
-            };
-            Item::Error(ItemError::new(
-                subject,
-                ItemErrorKind::Parse,
-                e.to_string(),
-            ))
-        }
-    }
-}
-
-fn is_exe_name(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.ends_with(".exe") || lower.ends_with(".dll")
-}
-
-/// `.csv` and `.json` files are inventories even when their header is
-/// wrong, so the error says which columns are missing.
-fn is_inventory_name(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    [".csv", ".json", ".jsonl"].iter().any(|e| lower.ends_with(e))
-}
-
-fn from_file(
-    path: &str,
-    bytes: &[u8],
-    table: &Table,
-    as_of: NaiveDate,
-) -> Vec<Item> {
-    if bytes.starts_with(b"MZ") || is_exe_name(path) {
-        return vec![from_pe(path, bytes, table, as_of)];
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) if is_inventory_name(path) => {
-            from_inventory(path, text, table, as_of)
-        }
-        Ok(text) => from_text(path, text, table, as_of),
-        Err(_) => vec![Item::Error(ItemError::new(
-            path,
-            ItemErrorKind::Parse,
-            "neither a PE file (ExSetup.exe) nor a text list of builds",
-        ))],
-    }
-}
-
-fn from_pe(path: &str, bytes: &[u8], table: &Table, as_of: NaiveDate) -> Item {
-    match vigie_builds::pe::exe_build(bytes) {
-        Ok(parsed) => Item::Checked(Box::new(Checked {
-            server: None,
-            source: format!("ExSetup file version: {path}"),
-            assessment: table.assess_parsed(path, &parsed, as_of),
-        })),
-        Err(e) => {
-            let kind = if e.to_string().contains("truncated") {
-                ItemErrorKind::Truncated
-            } else {
-                ItemErrorKind::Parse
-            };
-            Item::Error(ItemError::new(path, kind, e.to_string()))
-        }
-    }
-}
-
-fn from_text(
-    source: &str,
-    text: &str,
-    table: &Table,
-    as_of: NaiveDate,
-) -> Vec<Item> {
-    if looks_like_inventory(text) {
-        return from_inventory(source, text, table, as_of);
-    }
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim().starts_with('#'))
-        .map(|(i, l)| {
-            let at = format!("{source}:{}", i + 1);
-            one_build(None, &at, l.trim(), table, as_of)
-        })
-        .collect()
-}
-
-fn from_inventory(
-    source: &str,
-    text: &str,
-    table: &Table,
-    as_of: NaiveDate,
-) -> Vec<Item> {
-    let rows = match parse_inventory(text) {
-        Ok(rows) => rows,
-        Err(e) => {
-            let err =
-                ItemError::new(source, ItemErrorKind::Parse, e.to_string());
-            return vec![Item::Error(err)];
-        }
-    };
-    rows.into_iter()
-        .map(|row| match row {
-            Ok(r) => {
-                let at = format!("{source}:{}", r.line);
-                one_build(Some(&r.server), &at, &r.build, table, as_of)
-            }
-            Err(e) => Item::Error(ItemError::new(
-                format!("{source}:{}", e.line),
-                ItemErrorKind::Parse,
-                e.message,
-            )),
-        })
-        .collect()
+    Ok((table, errors))
 }
 
 /// Writes items as they come, in the chosen format.
@@ -314,24 +187,12 @@ struct Sink<'t> {
     all: bool,
     table: &'t Table,
     as_of: NaiveDate,
-    results: Vec<Checked>,
+    json: JsonDocument,
     summary: Summary,
-    error_list: Vec<ItemError>,
     findings: bool,
     checked: usize,
     flagged: usize,
     errors: usize,
-}
-
-/// The JSON document of `--format json`.
-#[derive(Serialize)]
-struct Document<'a> {
-    schema_version: u32,
-    tool: ToolInfo,
-    table_as_of: NaiveDate,
-    as_of: NaiveDate,
-    results: &'a [Checked],
-    errors: &'a [ItemError],
 }
 
 /// A `--format jsonl` line.
@@ -352,7 +213,7 @@ struct RunInfo {
     as_of: NaiveDate,
 }
 
-const CSV_HEADER: [&str; 18] = [
+const CSV_HEADER: [&str; 19] = [
     "server",
     "input",
     "source",
@@ -371,6 +232,7 @@ const CSV_HEADER: [&str; 18] = [
     "upgrade_path",
     "match_note",
     "error",
+    "table_as_of",
 ];
 
 impl<'t> Sink<'t> {
@@ -385,9 +247,8 @@ impl<'t> Sink<'t> {
             all,
             table,
             as_of,
-            results: Vec::new(),
+            json: JsonDocument::default(),
             summary: Summary::default(),
-            error_list: Vec::new(),
             findings: false,
             checked: 0,
             flagged: 0,
@@ -398,11 +259,17 @@ impl<'t> Sink<'t> {
     fn start(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
         let table_as_of = self.table.as_of();
         match self.format {
-            Format::Table => writeln!(
-                out,
-                "vigie check: build table as of {table_as_of}, judged as of {}\n",
-                self.as_of
-            )?,
+            Format::Table => {
+                writeln!(
+                    out,
+                    "vigie check: build table as of {table_as_of}, judged as of {}",
+                    self.as_of
+                )?;
+                if let Some(f) = self.table.freshness(self.as_of) {
+                    writeln!(out, "WARNING: {f}")?;
+                }
+                writeln!(out)?;
+            }
             Format::Jsonl => {
                 let info = RunInfo {
                     tool: ToolInfo::current(),
@@ -414,7 +281,7 @@ impl<'t> Sink<'t> {
             Format::Csv => {
                 write_csv_row(out, CSV_HEADER.iter().map(|s| s.to_string()))?
             }
-            Format::Json => {}
+            Format::Json => self.json.start(out, table_as_of, self.as_of)?,
         }
         Ok(())
     }
@@ -434,7 +301,7 @@ impl<'t> Sink<'t> {
                     }
                     Format::Jsonl => write_jsonl(out, "result", &*c)?,
                     Format::Csv => write_csv_row(out, csv_cells(&c))?,
-                    Format::Json => self.results.push(*c),
+                    Format::Json => self.json.result(out, &c)?,
                 }
             }
             Item::Error(e) => {
@@ -448,7 +315,7 @@ impl<'t> Sink<'t> {
                     )?,
                     Format::Jsonl => write_jsonl(out, "error", &e)?,
                     Format::Csv => write_csv_row(out, error_cells(&e))?,
-                    Format::Json => self.error_list.push(e),
+                    Format::Json => self.json.error(&e)?,
                 }
             }
         }
@@ -466,19 +333,7 @@ impl<'t> Sink<'t> {
                     self.checked, self.flagged, self.errors
                 )?;
             }
-            Format::Json => {
-                let doc = Document {
-                    schema_version: vigie_model::SCHEMA_VERSION,
-                    tool: ToolInfo::current(),
-                    table_as_of: self.table.as_of(),
-                    as_of: self.as_of,
-                    results: &self.results,
-                    errors: &self.error_list,
-                };
-                serde_json::to_writer_pretty(&mut *out, &doc)
-                    .map_err(std::io::Error::from)?;
-                writeln!(out)?;
-            }
+            Format::Json => self.json.finish(out)?,
             Format::Jsonl | Format::Csv => {}
         }
         Ok(())
@@ -557,6 +412,7 @@ fn csv_cells(c: &Checked) -> Vec<String> {
         path_text(a),
         a.match_note.clone(),
         String::new(),
+        opt(&a.table_as_of),
     ]
 }
 
@@ -567,9 +423,9 @@ fn error_cells(e: &ItemError) -> Vec<String> {
     cells
 }
 
-/// The demo date: the week after ProxyLogon's disclosure and CU20's
-/// release, so the cases read as they did to admins in March 2021.
-const DEMO_AS_OF: &str = "2021-03-20";
+/// The demo date: today as this demo was written (the table is older,
+/// so the freshness warning shows), with ESU-only updates for 2016/2019.
+const DEMO_AS_OF: &str = "2026-11-27";
 
 /// The demo section of `check`.
 pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
@@ -577,29 +433,40 @@ pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
     let table = Table::embedded();
     writeln!(
         ctx.out,
-        "== vigie check: builds judged as of {DEMO_AS_OF} (table as of {})\n",
+        "== vigie check: builds judged as of {DEMO_AS_OF} (table as of {})",
         table.as_of()
     )?;
+    if let Some(f) = table.freshness(as_of) {
+        writeln!(ctx.out, "WARNING: {f}")?;
+    }
+    writeln!(ctx.out)?;
     let exe = ctx.dir.join("ExSetup.exe");
-    let image = vigie_builds::pe::synthetic_image([15, 2, 792, 10]);
+    let image = vigie_builds::pe::synthetic_image([15, 2, 2562, 37]);
     std::fs::write(&exe, image)
         .with_context(|| format!("writing {}", exe.display()))?;
     let exe = exe.display().to_string();
     let inputs = [
-        ("2016 CU19 before ProxyLogon's fix", "15.1.2176.2"),
-        ("the same CU with Mar21SU", "15.1.2176.9"),
-        ("Exchange 2010 SP3 RU31", "14.3.509.0"),
-        ("CU-level only (OWA path)", "15.1.2176"),
-        ("ExSetup.exe (synthetic, 2019 CU8 Mar21SU)", exe.as_str()),
+        (
+            "2019 CU14 as released in February 2024, never updated",
+            "15.2.1544.4",
+        ),
+        (
+            "2016 CU23 with Aug26SU (ESU-only): configuration still matters",
+            "15.1.2507.72",
+        ),
+        ("ExSetup.exe (synthetic, SE RTM Feb26SU)", exe.as_str()),
+        ("CU-level only (OWA path)", "15.2.1748"),
     ];
+    let judge = Judge { table, as_of };
     for (label, input) in inputs {
         writeln!(ctx.out, "-- {label}")?;
-        for item in expand(input, table, as_of) {
+        expand(input, judge, &mut |item| {
             match item {
                 Item::Checked(c) => write_block(&mut ctx.out, &c, false)?,
                 Item::Error(e) => writeln!(ctx.out, "error  {e}")?,
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(())
 }

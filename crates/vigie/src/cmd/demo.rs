@@ -37,6 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         results: Vec::new(),
     };
     crate::cmd::check::demo(&mut ctx)?;
+    crate::cmd::check::host::demo(&mut ctx)?;
     crate::cmd::scan::demo(&mut ctx)?;
     crate::cmd::hunt::demo(&mut ctx)?;
     crate::cmd::report::demo(&mut ctx)?;

@@ -1,9 +1,15 @@
 //! `vigie diff`: what changed between two scan runs.
+//!
+//! Only finished runs are compared by default: a scan that was killed
+//! never reached some servers, and comparing against it would list them
+//! as gone. Unfinished runs are skipped (and said so), or, when named on
+//! the command line, compared with a warning in the output and on stderr.
+//! The database is opened read-only.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use vigie_store::{HostChange, Store, StoreError};
+use vigie_store::{HostChange, RunInfo, Store, StoreError};
 
 use crate::cmd::report::db_path;
 use crate::exit::Outcome;
@@ -44,28 +50,99 @@ fn section(
     Ok(())
 }
 
-/// Run `vigie diff`.
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let mut store = Store::open(&db_path(args.db.as_deref())?)?;
-    let (a, b) = match args.runs[..] {
-        [a, b] => (a, b),
-        [] => {
-            let scans: Vec<i64> = store
-                .runs()?
+/// The two runs to compare and what the output must say about others.
+struct Choice {
+    before: i64,
+    after: i64,
+    /// Unfinished scan runs passed over for the default pair.
+    skipped: Vec<i64>,
+    /// Runs compared although they never finished.
+    unfinished: Vec<i64>,
+}
+
+fn choose(runs: &[RunInfo], given: &[i64]) -> anyhow::Result<Choice> {
+    let finished =
+        |id: i64| runs.iter().any(|r| r.id == id && r.finished_at.is_some());
+    match *given {
+        [before, after] => Ok(Choice {
+            before,
+            after,
+            skipped: Vec::new(),
+            unfinished: [before, after]
                 .into_iter()
-                .filter(|r| r.kind == "scan")
+                .filter(|&id| runs.iter().any(|r| r.id == id) && !finished(id))
+                .collect(),
+        }),
+        [] => {
+            let scans: Vec<&RunInfo> =
+                runs.iter().filter(|r| r.kind == "scan").collect();
+            let done: Vec<i64> = scans
+                .iter()
+                .filter(|r| r.finished_at.is_some())
                 .map(|r| r.id)
                 .collect();
-            match scans[..] {
-                [.., a, b] => (a, b),
-                _ => return Err(StoreError::TooFewRuns(scans.len()).into()),
-            }
+            let [.., before, after] = done[..] else {
+                let skipped: Vec<i64> = scans
+                    .iter()
+                    .filter(|r| r.finished_at.is_none())
+                    .map(|r| r.id)
+                    .collect();
+                if !skipped.is_empty() {
+                    eprintln!("vigie: {}", skipped_text(&skipped));
+                }
+                return Err(StoreError::TooFewRuns(done.len()).into());
+            };
+            let first = scans.iter().position(|r| r.id == before);
+            let skipped = scans
+                .iter()
+                .skip(first.unwrap_or(0))
+                .filter(|r| r.finished_at.is_none())
+                .map(|r| r.id)
+                .collect();
+            Ok(Choice { before, after, skipped, unfinished: Vec::new() })
         }
         _ => anyhow::bail!("give two run ids, or none for the last two"),
-    };
+    }
+}
+
+fn ids(runs: &[i64]) -> String {
+    runs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn skipped_text(runs: &[i64]) -> String {
+    format!(
+        "skipped unfinished run(s) {} (interrupted or still running; name \
+         them to compare anyway)",
+        ids(runs)
+    )
+}
+
+fn unfinished_text(runs: &[i64]) -> String {
+    format!(
+        "warning: run(s) {} did not finish (interrupted or still running): \
+         servers not reached show as gone or new",
+        ids(runs)
+    )
+}
+
+/// Run `vigie diff`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let mut store = Store::open_read_only(&db_path(args.db.as_deref())?)?;
+    let choice = choose(&store.runs()?, &args.runs)?;
+    let (a, b) = (choice.before, choice.after);
     let diff = vigie_store::diff_runs(&store.hosts(a)?, &store.hosts(b)?);
     let mut out = std::io::stdout().lock();
     writeln!(out, "runs {a} -> {b}")?;
+    if !choice.skipped.is_empty() {
+        let text = skipped_text(&choice.skipped);
+        eprintln!("vigie: {text}");
+        writeln!(out, "{text}")?;
+    }
+    if !choice.unfinished.is_empty() {
+        let text = unfinished_text(&choice.unfinished);
+        eprintln!("vigie: {text}");
+        writeln!(out, "{text}")?;
+    }
     section(&mut out, "new", &diff.new)?;
     section(&mut out, "gone", &diff.gone)?;
     section(&mut out, "newly patched", &diff.newly_patched)?;
@@ -77,5 +154,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .new
             .iter()
             .any(|c| c.after_state.as_deref() == Some("vulnerable"));
-    Ok(Outcome::from_flags(worse, false))
+    // A comparison with an unfinished run is incomplete input: exit 3
+    // when nothing else needs action.
+    Ok(Outcome::from_flags(worse, !choice.unfinished.is_empty()))
 }

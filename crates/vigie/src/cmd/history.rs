@@ -84,8 +84,16 @@ pub(crate) fn points(store: &mut Store) -> anyhow::Result<Vec<Point>> {
 
 /// Run `vigie history`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let mut store = Store::open(&db_path(args.db.as_deref())?)?;
-    let errors = import(&mut store, &args.import)?;
+    let path = db_path(args.db.as_deref())?;
+    // Reading the curve writes nothing: a read-only database (or one on
+    // read-only media) is read as it is; only --import opens for writing.
+    let (mut store, errors) = if args.import.is_empty() {
+        (Store::open_read_only(&path)?, false)
+    } else {
+        let mut store = Store::open(&path)?;
+        let errors = import(&mut store, &args.import)?;
+        (store, errors)
+    };
     let points = points(&mut store)?;
     let mut out = std::io::stdout().lock();
     out.write_all(vigie_report::history::table(&points).as_bytes())?;

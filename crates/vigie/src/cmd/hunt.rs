@@ -18,7 +18,9 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use vigie_hunt::discover::{absolute, file_stem};
-use vigie_hunt::engine::{HuntOptions, HuntOutput, Progress, hunt};
+use vigie_hunt::engine::{
+    HuntOptions, HuntOutput, MAX_THREADS, Progress, hunt,
+};
 use vigie_hunt::files::FileIntelOptions;
 use vigie_hunt::timeline::{CsvSink, JsonlSink, write_all};
 use vigie_model::hunt::HuntReport;
@@ -48,8 +50,9 @@ pub struct Args {
     /// find it.
     #[arg(long, value_name = "DIR")]
     pub exchange_root: Option<PathBuf>,
-    /// Ignore log records before DATE (YYYY-MM-DD or RFC 3339, UTC); the
-    /// logs must then reach back to DATE instead of 2021-01-01.
+    /// Ignore log records before DATE (YYYY-MM-DD or RFC 3339, UTC); every
+    /// family's exposure window then starts at DATE instead of its first
+    /// known exploitation.
     #[arg(long, value_name = "DATE", value_parser = parse_since)]
     pub since: Option<DateTime<Utc>>,
     /// Ignore log records after DATE (a bare date means its end).
@@ -80,8 +83,8 @@ pub struct Args {
     /// Also record the hunt in this history database.
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (0: one per core; at most 256).
+    #[arg(long, default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// No progress display.
     #[arg(long)]
@@ -112,6 +115,20 @@ fn parse_date(text: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
         Some(NaiveTime::MIN)
     };
     Ok(day.and_time(time.unwrap_or(NaiveTime::MIN)).and_utc())
+}
+
+/// `--threads`: a count up to [`MAX_THREADS`], checked while parsing so
+/// a typo (`--threads 10000`) is a usage error before any file is read,
+/// not ten thousand threads being started.
+fn parse_threads(text: &str) -> Result<usize, String> {
+    let n: usize =
+        text.parse().map_err(|_| format!("{text:?} is not a thread count"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "{n} threads is more than the limit of {MAX_THREADS}"
+        ));
+    }
+    Ok(n)
 }
 
 fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
@@ -191,6 +208,8 @@ fn options(args: &Args) -> HuntOptions {
             filename_ioc_files: args.filename_iocs.clone(),
         },
         threads: args.threads,
+        // Not read from the evidence yet: windows end at the last record.
+        fixed_on: Default::default(),
     }
 }
 

@@ -78,15 +78,21 @@ pub(crate) fn db_path(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 fn from_db(path: &Path, run: Option<i64>) -> anyhow::Result<Records> {
-    let mut store = vigie_store::Store::open(path)?;
+    let mut store = vigie_store::Store::open_read_only(path)?;
+    let runs = store.runs()?;
     let id = match run {
         Some(id) => id,
-        None => store
-            .runs()?
+        None => runs
             .last()
             .map(|r| r.id)
             .context("the database has no runs yet")?,
     };
+    if runs.iter().any(|r| r.id == id && r.finished_at.is_none()) {
+        eprintln!(
+            "vigie: run {id} did not finish (interrupted or still running): \
+             the report shows only the servers it reached"
+        );
+    }
     Ok(Records {
         hosts: store.hosts(id)?,
         hunts: store.hunts(id)?,

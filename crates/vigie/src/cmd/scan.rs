@@ -77,6 +77,12 @@ pub struct Args {
     /// Timeout of one request (send and read response) in seconds.
     #[arg(long, default_value_t = 8.0)]
     pub request_timeout: f64,
+    /// Time for every request to one host:port together, in seconds
+    /// (connects, handshakes, reads and the active probe): a server that
+    /// holds each request open costs this at most, not one request
+    /// timeout per request.
+    #[arg(long, default_value_t = 15.0)]
+    pub host_timeout: f64,
     /// Scan only shard K of N (1-based); same --seed on every machine.
     #[arg(long, default_value = "1/1")]
     pub shard: String,
@@ -409,6 +415,7 @@ fn engine_options(
         connect: secs(args.connect_timeout, "connect-timeout")?,
         tls: secs(args.tls_timeout, "tls-timeout")?,
         request: secs(args.request_timeout, "request-timeout")?,
+        host: secs(args.host_timeout, "host-timeout")?,
     };
     Ok(EngineOptions {
         probe: ProbeOptions {

@@ -111,6 +111,7 @@ pub fn hostile_hunt() -> vigie_model::hunt::HuntReport {
             verdict: Verdict::Compromised,
             reason: "a web shell was found".into(),
             findings: vec![0],
+            window: None,
         }],
         findings: vec![finding],
         coverage: vec![],

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use vigie_model::build::{CveState, PatchAssessment, SupportState};
+use vigie_model::build::{CveState, CveStatus, PatchAssessment, SupportState};
 use vigie_model::terminal_safe;
 
 use super::{Checked, snake};
@@ -23,7 +23,7 @@ fn state_label(s: CveState) -> &'static str {
     match s {
         CveState::Vulnerable => "OPEN",
         CveState::Unknown => "unknown",
-        CveState::PatchedConfigNeeded => "config",
+        CveState::PatchedConfigNeeded => "CONFIG",
         CveState::Patched => "patched",
         CveState::NotAffected => "n/a",
     }
@@ -62,18 +62,28 @@ pub(super) fn write_block(
         .days_behind
         .map(|d| format!(", {d} days behind"))
         .unwrap_or_default();
+    let newest = a
+        .latest_update
+        .as_deref()
+        .map(|u| format!(" (newest: {})", t(u)))
+        .unwrap_or_default();
     writeln!(
         out,
-        "  support: {}; latest SU: {latest}{behind}",
+        "  support: {}; latest update installed: {latest}{newest}{behind}",
         support_text(a.support)
     )?;
     writeln!(out, "  note: {}", t(&a.match_note))?;
     write_cves(out, a, all)?;
+    let open = a.open_cves().count();
     for (i, s) in a.upgrade_path.iter().enumerate() {
         let head = if i == 0 { "  upgrade:" } else { "          " };
+        let closes = match open {
+            0 => String::new(),
+            n => format!(", closes {} of {n} open", s.closes),
+        };
         writeln!(
             out,
-            "{head} {}. {} -> {} ({})",
+            "{head} {}. {} -> {} ({}{closes})",
             i + 1,
             s.action,
             s.build,
@@ -84,6 +94,7 @@ pub(super) fn write_block(
     Ok(())
 }
 
+/// Campaign names admins know, listed first in summaries.
 const FAMILY_ORDER: [&str; 6] = [
     "ProxyLogon",
     "ProxyShell",
@@ -93,45 +104,44 @@ const FAMILY_ORDER: [&str; 6] = [
     "NTLM relay",
 ];
 
+/// Open CVEs first, in the engine's order (known exploited, then CVSS):
+/// what to fix first comes first. Then CVEs the input cannot tell, then the
+/// fixed ones that need a configuration, grouped by what to configure (the
+/// step is printed once per group). Then a count per family or impact.
 fn write_cves(
     out: &mut dyn Write,
     a: &PatchAssessment,
     all: bool,
 ) -> anyhow::Result<()> {
-    // The named families first, in the order admins know them.
-    let mut families: Vec<&str> = FAMILY_ORDER.to_vec();
-    for c in &a.cves {
-        if !families.contains(&c.family.as_str()) {
-            families.push(&c.family);
+    let of = |s: CveState| a.cves.iter().filter(move |c| c.state == s);
+    for c in of(CveState::Vulnerable).chain(of(CveState::Unknown)) {
+        write_cve(out, c)?;
+        if let Some(n) = &c.config_note {
+            writeln!(out, "          meanwhile: {}", terminal_safe(n))?;
         }
     }
-    let shown = |s: CveState| {
-        all || !matches!(s, CveState::Patched | CveState::NotAffected)
-    };
-    for family in families {
-        for c in a.cves.iter().filter(|c| c.family == family && shown(c.state))
+    let mut config: Vec<&CveStatus> =
+        of(CveState::PatchedConfigNeeded).collect();
+    config.sort_by(|x, y| x.config_note.cmp(&y.config_note));
+    for (i, c) in config.iter().enumerate() {
+        write_cve(out, c)?;
+        let next = config.get(i + 1).map(|n| &n.config_note);
+        if next != Some(&c.config_note)
+            && let Some(n) = &c.config_note
         {
-            let cvss = c.cvss.map(|s| format!(" {s:.1}")).unwrap_or_default();
-            let kev = if c.known_exploited { " KEV" } else { "" };
-            let fix = c
-                .fixed_in
-                .as_deref()
-                .map(|f| format!(" (fix {f})"))
-                .unwrap_or_default();
-            let note = c
-                .config_note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "  {:<7} {:<13} {}{cvss}{kev} {}{fix}{note}",
-                state_label(c.state),
-                family,
-                c.cve,
-                c.name
-            )?;
+            writeln!(out, "          needs: {}", terminal_safe(n))?;
         }
+    }
+    if all {
+        for c in of(CveState::Patched).chain(of(CveState::NotAffected)) {
+            write_cve(out, c)?;
+        }
+    }
+    let open = families(a);
+    if !open.is_empty() {
+        let list: Vec<String> =
+            open.iter().map(|(f, n)| format!("{f} {n}")).collect();
+        writeln!(out, "  open by family: {}", list.join(", "))?;
     }
     let count = |s: CveState| a.cves.iter().filter(|c| c.state == s).count();
     if !all {
@@ -145,12 +155,57 @@ fn write_cves(
     Ok(())
 }
 
+fn write_cve(out: &mut dyn Write, c: &CveStatus) -> std::io::Result<()> {
+    let cvss = c.cvss.map(|s| format!(" {s:.1}")).unwrap_or_default();
+    let kev = if c.known_exploited { " KEV" } else { "" };
+    let fix = c
+        .fixed_in
+        .as_deref()
+        .map(|f| format!(" (fix {f})"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "  {:<7} {}{cvss}{kev} [{}] {}{fix}",
+        state_label(c.state),
+        c.cve,
+        terminal_safe(&c.family),
+        terminal_safe(&c.name)
+    )
+}
+
+/// Open CVEs counted per family: named campaigns first, then the
+/// largest groups.
+fn families(a: &PatchAssessment) -> Vec<(String, usize)> {
+    let mut families: Vec<(String, usize)> = Vec::new();
+    for c in a.open_cves() {
+        match families.iter_mut().find(|(f, _)| *f == c.family) {
+            Some((_, n)) => *n += 1,
+            None => families.push((c.family.clone(), 1)),
+        }
+    }
+    families.sort_by_key(|(f, n)| {
+        let named = FAMILY_ORDER.iter().position(|o| o == f);
+        (named.unwrap_or(usize::MAX), usize::MAX - n)
+    });
+    families
+}
+
 /// The one-line-per-build table printed after the blocks, so a whole
 /// inventory can be read at a glance.
+///
+/// Column widths need every row before the first is printed, so rows
+/// are kept, but only the first [`MAX_SUMMARY_ROWS`] (a few megabytes at
+/// most): past that, every build still has its block above, the table
+/// says how many it leaves out, and `--format csv` gives one line per
+/// build at any size.
 #[derive(Default)]
 pub(super) struct Summary {
     rows: Vec<[String; 6]>,
+    left_out: u64,
 }
+
+/// Rows kept for the summary table.
+pub(super) const MAX_SUMMARY_ROWS: usize = 10_000;
 
 const SUMMARY_HEADER: [&str; 6] =
     ["SERVER/INPUT", "BUILD", "NAME", "SUPPORT", "BEHIND", "OPEN CVES"];
@@ -160,6 +215,10 @@ const MAX_CELL: usize = 40;
 
 impl Summary {
     pub(super) fn add(&mut self, c: &Checked) {
+        if self.rows.len() >= MAX_SUMMARY_ROWS {
+            self.left_out += 1;
+            return;
+        }
         let a = &c.assessment;
         let who = c.server.clone().unwrap_or_else(|| a.input.clone());
         let name = [a.cu.as_deref(), a.su.as_deref()]
@@ -204,6 +263,15 @@ impl Summary {
             }
             writeln!(out, "{}", line.trim_end())?;
         }
+        if self.left_out > 0 {
+            writeln!(
+                out,
+                "... and {} more build(s), left out of this table (it \
+                 keeps the first {MAX_SUMMARY_ROWS}); each has its block \
+                 above, and --format csv gives one line per build",
+                self.left_out
+            )?;
+        }
         writeln!(out)
     }
 }
@@ -217,18 +285,9 @@ fn cell(text: &str) -> String {
     format!("{cut}…")
 }
 
-/// `5 (ProxyLogon 4, Other 1)`, `none`, or `? 4 unknown`.
+/// `5 (ProxyLogon 4, Remote code execution 1)`, `none`, or `? 4 unknown`.
 fn open_text(a: &PatchAssessment) -> String {
-    let mut families: Vec<(String, usize)> = Vec::new();
-    for c in a.open_cves() {
-        match families.iter_mut().find(|(f, _)| *f == c.family) {
-            Some((_, n)) => *n += 1,
-            None => families.push((c.family.clone(), 1)),
-        }
-    }
-    families.sort_by_key(|(f, _)| {
-        FAMILY_ORDER.iter().position(|o| o == f).unwrap_or(usize::MAX)
-    });
+    let families = families(a);
     let open: usize = families.iter().map(|(_, n)| n).sum();
     let unknown =
         a.cves.iter().filter(|c| c.state == CveState::Unknown).count();

@@ -1,6 +1,6 @@
 //! The demo section of `hunt`: two server trees forged into the demo
 //! folder (one compromised the way the real OTRF ProxyLogon run was, one
-//! clean with logs reaching back before the exposure window), hunted,
+//! clean with logs on every day of the exposure windows), hunted,
 //! their verdicts printed and their reports written.
 //!
 //! The compromised tree carries the real OTRF events (MIT), kept XOR-
@@ -106,10 +106,57 @@ fn benign_proxy(when: &str, host: &str) -> String {
     ])
 }
 
-const BENIGN_IIS_OLD: &str = "2020-12-01 08:00:00 10.0.0.5 GET /owa/ - 443 \
-alice 10.0.0.7 Mozilla/5.0 - 200 0 0 12";
-const BENIGN_IIS_NEW: &str = "2021-03-20 08:00:00 10.0.0.5 GET /owa/ - 443 \
-alice 10.0.0.7 Mozilla/5.0 - 200 0 0 12";
+/// Everyday traffic on every day of `months` (first, last as
+/// `(year, month)`): one HttpProxy and one IIS file a month, named as
+/// Exchange and IIS name them, so every day of the exposure windows in
+/// that span holds records, as on a real server.
+fn everyday_logs(
+    root: &Path,
+    host: &str,
+    first: (i32, u32),
+    last: (i32, u32),
+) -> anyhow::Result<()> {
+    let (mut y, mut m) = first;
+    while (y, m) <= last {
+        let days = chrono::NaiveDate::from_ymd_opt(y, m, 1)
+            .and_then(|d| {
+                let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                let n = chrono::NaiveDate::from_ymd_opt(next.0, next.1, 1)?;
+                Some((n - d).num_days() as u32)
+            })
+            .unwrap_or(28);
+        let mut proxy = Vec::new();
+        let mut iis = Vec::new();
+        for d in 1..=days {
+            proxy.push(benign_proxy(
+                &format!("{y}-{m:02}-{d:02}T08:00:00.000Z"),
+                host,
+            ));
+            iis.push(format!(
+                "{y}-{m:02}-{d:02} 08:00:00 10.0.0.5 GET /owa/ - 443 \
+                 alice 10.0.0.7 Mozilla/5.0 - 200 0 0 12"
+            ));
+        }
+        write(
+            root,
+            &format!(
+                "{EXCHANGE}/Logging/HttpProxy/Owa/HttpProxy_{y}{m:02}0100-1.LOG"
+            ),
+            httpproxy_log(&proxy).as_bytes(),
+        )?;
+        let rows: Vec<&str> = iis.iter().map(String::as_str).collect();
+        write(
+            root,
+            &format!(
+                "inetpub/logs/LogFiles/W3SVC1/u_ex{:02}{m:02}.log",
+                y - 2000
+            ),
+            iis_log(&rows).as_bytes(),
+        )?;
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    Ok(())
+}
 
 /// A server a ProxyLogon attacker went through.
 pub(super) fn forge_compromised(
@@ -131,8 +178,8 @@ pub(super) fn forge_compromised(
         ("Method", "POST"),
         ("TargetServer", "MXS01.contoso.local"),
     ]);
-    let proxy =
-        httpproxy_log(&[benign_proxy("2020-12-01T08:00:00.000Z", host), ssrf]);
+    everyday_logs(root, host, (2020, 12), (2021, 3))?;
+    let proxy = httpproxy_log(&[ssrf]);
     write(
         root,
         &format!(
@@ -141,7 +188,6 @@ pub(super) fn forge_compromised(
         proxy.as_bytes(),
     )?;
     let iis = iis_log(&[
-        BENIGN_IIS_OLD,
         "2021-03-14 01:39:50 127.0.0.1 POST /ecp/y.js - 443 - 127.0.0.1 \
          python-requests/2.25.1 X-BEResource=a]@MXS01:444/ecp/proxyLogon.ecp?~1941962754 \
          200 0 0 31",
@@ -182,25 +228,11 @@ pub(super) fn forge_compromised(
     Ok(())
 }
 
-/// A server whose logs reach back before the window and show nothing.
+/// A server whose logs hold records on every day from before the first
+/// exposure window (December 2020) to January 2023, after the last
+/// (ProxyNotShell/OWASSRF), and show nothing.
 pub(super) fn forge_clean(root: &Path, host: &str) -> anyhow::Result<()> {
-    let proxy = httpproxy_log(&[
-        benign_proxy("2020-12-01T08:00:00.000Z", host),
-        benign_proxy("2021-03-20T08:00:00.000Z", host),
-    ]);
-    write(
-        root,
-        &format!(
-            "{EXCHANGE}/Logging/HttpProxy/Owa/HttpProxy_2020120108-1.LOG"
-        ),
-        proxy.as_bytes(),
-    )?;
-    let iis = iis_log(&[BENIGN_IIS_OLD, BENIGN_IIS_NEW]);
-    write(
-        root,
-        "inetpub/logs/LogFiles/W3SVC1/u_ex201201.log",
-        iis.as_bytes(),
-    )?;
+    everyday_logs(root, host, (2020, 12), (2023, 1))?;
     let auth = format!("{EXCHANGE}/FrontEnd/HttpProxy/owa/auth");
     write(root, &format!("{auth}/logon.aspx"), b"<%@ Page %>\r\n")?;
     std::fs::create_dir_all(

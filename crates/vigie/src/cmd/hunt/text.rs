@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use vigie_hunt::coverage::label;
+use vigie_hunt::coverage::{label, show_range};
 use vigie_hunt::verdict::grade_word;
 use vigie_model::hunt::SourceCoverage;
 use vigie_model::{Finding, terminal_safe};
@@ -102,11 +102,11 @@ fn write_coverage(
     coverage: &[SourceCoverage],
 ) -> anyhow::Result<()> {
     writeln!(out)?;
-    writeln!(out, "Coverage:")?;
+    writeln!(out, "Coverage (days with records, UTC):")?;
     writeln!(
         out,
-        "  {:<27} {:>6} {:>9}  {:<10}  {:<10}  window",
-        "source", "files", "records", "first", "last"
+        "  {:<27} {:>6} {:>9}  {:<10}  {:<10} {:>6} {:>5}  window",
+        "source", "files", "records", "first", "last", "days", "gaps"
     )?;
     let day = |d: Option<chrono::DateTime<chrono::Utc>>| {
         d.map(|d| d.format("%Y-%m-%d").to_string())
@@ -115,14 +115,22 @@ fn write_coverage(
     for c in coverage {
         writeln!(
             out,
-            "  {:<27} {:>6} {:>9}  {:<10}  {:<10}  {}",
+            "  {:<27} {:>6} {:>9}  {:<10}  {:<10} {:>6} {:>5}  {}",
             label(c.source),
             c.files,
             c.records,
             day(c.first),
             day(c.last),
+            c.days,
+            c.gaps.len(),
             if c.covers_window { "yes" } else { "NO" }
         )?;
+        for g in c.gaps.iter().take(3) {
+            writeln!(out, "      gap: {} ({} day(s))", show_range(g), g.days)?;
+        }
+        if c.gaps.len() > 3 {
+            writeln!(out, "      ... {} more gap(s)", c.gaps.len() - 3)?;
+        }
     }
     Ok(())
 }

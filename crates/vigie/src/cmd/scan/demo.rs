@@ -173,6 +173,7 @@ async fn scan_fleet(
                 connect: Duration::from_secs(1),
                 tls: Duration::from_secs(1),
                 request: Duration::from_secs(2),
+                host: Duration::from_secs(10),
             },
             ssrf_check: false,
             as_of: EXPECTED_AS_OF.parse().context("demo date")?,
