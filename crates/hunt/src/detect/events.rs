@@ -68,6 +68,43 @@ const SHELLS: &[&str] = &[
     "whoami.exe",
 ];
 
+/// Every flat field the rules below read (`Event` refuses others): an
+/// EVTX record is built with these only, which spares copying the rest.
+pub const FIELDS: &[&str] = &[
+    "EventID",
+    "Level",
+    "Channel",
+    "SourceName",
+    "Message",
+    "TargetFilename",
+    "RelativeTargetName",
+    "Image",
+    "ParentImage",
+    "ParentProcessName",
+    "NewProcessName",
+    "CommandLine",
+];
+
+/// Texts (ASCII case ignored) one of which a record must hold for any
+/// rule below to fire: an EVTX record holding none (in its values or its
+/// template's text) is not rendered, only counted (see
+/// `vigie_logs::evtx::Fields::Holding`). Each is what a rule's test
+/// needs whole in one value: `cmdlet` the cmdlet names it grades,
+/// `aspx_write` the `.aspx` ending, `shell_child` the parent image
+/// name, `um_cast` the exception. A rule reading another text must add
+/// it here (`every_rule_needs_a_needle` checks the rules' own cases).
+pub const NEEDLES: &[&str] = &[
+    "-oabvirtualdirectory",
+    "new-mailboxexportrequest",
+    "new-managementroleassignment",
+    "new-exchangecertificate",
+    ".aspx",
+    "w3wp.exe",
+    "umworkerprocess.exe",
+    "umservice.exe",
+    "system.invalidcastexception",
+];
+
 /// A flat view of one event.
 pub struct Event<'a> {
     /// The whole record, for field lookup.
@@ -76,6 +113,7 @@ pub struct Event<'a> {
 
 impl Event<'_> {
     fn str(&self, key: &str) -> &str {
+        debug_assert!(FIELDS.contains(&key), "{key} missing from FIELDS");
         self.value.get(key).and_then(Value::as_str).unwrap_or("")
     }
 
@@ -112,7 +150,7 @@ pub fn scan_jsonl(scan: &mut Scan, opts: &LogScanOptions) {
             let ev = Event { value: &value };
             let ts = ["TimeCreated", "@timestamp", "UtcTime"]
                 .iter()
-                .find_map(|k| parse_time(ev.str(k)));
+                .find_map(|k| parse_time(value.get(k)?.as_str()?));
             scan.record(ts);
             if !Scan::in_window(opts, ts) {
                 return;
@@ -178,11 +216,15 @@ pub fn scan_evtx_part(
             }
         }
     };
+    let fields =
+        vigie_logs::evtx::Fields::Holding { fields: FIELDS, needles: NEEDLES };
     let res = match chunks {
-        None => vigie_logs::evtx::read_evtx(&path, on_record, on_error),
-        Some(c) => {
-            vigie_logs::evtx::read_evtx_chunks(&path, c, on_record, on_error)
-        }
+        None => vigie_logs::evtx::read_evtx_fields(
+            &path, fields, on_record, on_error,
+        ),
+        Some(c) => vigie_logs::evtx::read_evtx_chunks_fields(
+            &path, c, fields, on_record, on_error,
+        ),
     };
     if let Err(e) = res {
         errors.push(e);

@@ -258,3 +258,37 @@ fn hostile_inputs_for_every_log_kind_give_errors_not_panics() {
         }
     }
 }
+
+/// Guard for `events::NEEDLES`: an EVTX record holding none of them is
+/// not rendered, so every event rule hit in the real JSON exports (all
+/// four rules fire there) must come from a record holding one whole.
+#[test]
+fn every_rule_needs_a_needle() {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let otrf =
+        std::fs::read(real.join("real/otrf-proxylogon/subset.jsonl.xor"))
+            .unwrap()
+            .iter()
+            .map(|b| b ^ 0x5A)
+            .collect::<Vec<u8>>();
+    let otrf = write(dir.path(), "p.json", &String::from_utf8(otrf).unwrap());
+    let um = real.join("logs/cve-2021-26857/Application.jsonl");
+    let mut rules = std::collections::BTreeSet::new();
+    for p in [otrf, um] {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let r = scan_log(&p, LogSource::EventJson, &LogScanOptions::default());
+        for f in r.findings.iter().filter(|f| f.rule_id.starts_with("VG-EV")) {
+            let line = lines[f.source.line.unwrap() as usize - 1];
+            let l = line.to_ascii_lowercase();
+            assert!(
+                events::NEEDLES.iter().any(|n| l.contains(n)),
+                "{} on a record without a needle: {line}",
+                f.rule_id
+            );
+            rules.insert(f.rule_id.clone());
+        }
+    }
+    assert_eq!(rules.len(), 4, "{rules:?}");
+}

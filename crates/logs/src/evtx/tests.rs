@@ -10,9 +10,28 @@ const REAL: &str = concat!(
     "/../hunt/tests/fixtures/real/evtx-to-mitre"
 );
 
+/// Fields the hunt's event rules read, and a few more.
+const KEEP: &[&str] = &[
+    "EventID",
+    "Level",
+    "Channel",
+    "SourceName",
+    "Message",
+    "Image",
+    "CommandLine",
+    "TargetUserName",
+    "Port",
+    "List",
+    "Inner",
+    "A",
+    "Y",
+];
+
 fn same(json: &str) {
     let slow = flatten(&serde_json::from_str(json).unwrap());
     assert_eq!(flatten_json(json.as_bytes()).unwrap(), slow, "{json}");
+    let only = flatten_only(json.as_bytes(), KEEP).unwrap();
+    assert_eq!(only, project(slow, KEEP), "{json}");
 }
 
 #[test]
@@ -27,7 +46,10 @@ fn real_records_flatten_as_the_value_path() {
         let mut p =
             EvtxParser::from_path(&path).unwrap().with_configuration(settings);
         for r in p.records_json() {
-            same(&r.unwrap().data);
+            let json = r.unwrap().data;
+            same(&json);
+            // The one-pass reader handles every real record itself.
+            assert!(pick::pick(json.as_bytes(), KEEP).is_some(), "{json}");
             n += 1;
         }
     }
@@ -54,10 +76,27 @@ fn odd_json_flattens_as_the_value_path() {
         r##"{"Event":{"System":{"EventID":-3,"Level":1e2}}}"##,
         r##"[1,2]"##,
         r##""x""##,
+        // Parts out of order, escapes, numbers as text, nested arrays.
+        r##"{"Event":{"UserData":{"Image":"u\\v\u00e9\n"},
+            "EventData":{"Image":12345678901234567890123,"Data":[[1,{"a":2}],
+            "x\"y",false,-0,-7],"Port":"p"},"System":{"Level":{"#text":"07"},
+            "EventID":{"#attributes":{"Qualifiers":1}},"Channel":5,
+            "Provider":{"#attributes":[1]}}}}"##,
+        // No Event: the root is the event; Event not an object.
+        r##"{"System":{"Channel":"c"},"EventData":{"Image":"i"}}"##,
+        r##"{"Event":[1],"System":{"Channel":"c"}}"##,
+        r##"{"Event":{"EventData":{"Message":"m","Data":"d"}}}"##,
+        r##"{"Event":{"EventData":{"Message":"m"}}}"##,
+        r##"{"Event":{"EventData":{"Image":null,"CommandLine":1.5e3}}}"##,
+        r##" { "Event" : { "System" : { "EventID" : "+12" } } } "##,
     ] {
         same(json);
     }
     assert!(flatten_json(b"{\"Event\":").is_err());
+    for bad in [&b"{\"Event\":"[..], b"", b"{} x", b"{\"a\":01}", b"\"\x01\""]
+    {
+        assert!(flatten_only(bad, KEEP).is_err());
+    }
 }
 
 /// Regression guard: a copy cut inside its last chunk was read as if
@@ -137,4 +176,58 @@ fn chunk_ranges_give_the_records_of_the_whole_file() {
     let none = records(|f| read_evtx_chunks(&path, 4..4, f, |_| {}).unwrap());
     assert!(none.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Records of the real fixtures as `(id, time, fields)`, in file order.
+fn read_with(fields: Fields<'_>) -> Vec<(u64, Option<DateTime<Utc>>, Value)> {
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(REAL)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+        .collect();
+    files.sort();
+    for path in files {
+        read_evtx_fields(
+            &path,
+            fields,
+            |r| out.push((r.record_id, r.timestamp, r.value)),
+            |e| panic!("{e}"),
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// Only the records that may hold a needle are rendered: those holding
+/// one in a value come exactly as `Only` gives them, the others come
+/// without fields but are still counted, with their ids and times.
+#[test]
+fn holding_renders_the_records_with_a_needle() {
+    let only = read_with(Fields::Only(KEEP));
+    assert_eq!(only.len(), 20);
+    for (needles, rendered) in [
+        // Sysmon's Image, in one record: found in a nested BinXML value.
+        (&["NOTEPAD++.exe"][..], 1),
+        // A Security record's value, and nothing.
+        (&["compliance management"][..], 1),
+        (&["no-such-text-anywhere"][..], 0),
+        // Literal text of every template (the event namespace).
+        (&["schemas.microsoft.com"][..], 20),
+        // Letters a number, GUID or time could render: every record.
+        (&["0xdeadbeef"][..], 20),
+    ] {
+        let got = read_with(Fields::Holding { fields: KEEP, needles });
+        assert_eq!(got.len(), only.len());
+        let mut n = 0;
+        for (g, o) in got.iter().zip(&only) {
+            assert_eq!((g.0, g.1), (o.0, o.1));
+            if g.2 == o.2 && o.2.as_object().is_some_and(|m| !m.is_empty()) {
+                n += 1;
+            } else {
+                assert!(g.2.as_object().unwrap().is_empty(), "{needles:?}");
+            }
+        }
+        assert_eq!(n, rendered, "{needles:?}");
+    }
 }
