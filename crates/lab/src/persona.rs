@@ -88,19 +88,25 @@ const fn ex(
 /// last update in the embedded table, so every listed CVE counts).
 pub const EXPECTED_AS_OF: &str = "2026-09-01";
 
+/// Every build a persona serves (the slow persona's included).
+fn exchange_builds() -> Vec<&'static str> {
+    let mut builds: Vec<&str> = PERSONAS
+        .iter()
+        .filter_map(|p| match p.behaviour {
+            Behaviour::Exchange(t) => Some(t.build),
+            _ => None,
+        })
+        .collect();
+    builds.push(SLOW_BUILD);
+    builds
+}
+
 /// Open CVE families of every visible persona build, judged once: a
 /// fleet manifest asks for them once per host (65,536 hosts in the scan
 /// bench).
 static OPEN_FAMILIES: LazyLock<HashMap<String, Vec<String>>> =
     LazyLock::new(|| {
-        let mut builds: Vec<&str> = PERSONAS
-            .iter()
-            .filter_map(|p| match p.behaviour {
-                Behaviour::Exchange(t) => Some(t.build),
-                _ => None,
-            })
-            .collect();
-        builds.push(SLOW_BUILD);
+        let builds = exchange_builds();
         let mut map = HashMap::new();
         for b in builds {
             for visible in [b.to_string(), cu_part(b)] {
@@ -427,14 +433,7 @@ mod tests {
     #[test]
     fn every_exchange_build_is_in_the_build_table() {
         let table = vigie_builds::Table::embedded();
-        let mut builds: Vec<&str> = PERSONAS
-            .iter()
-            .filter_map(|p| match p.behaviour {
-                Behaviour::Exchange(t) => Some(t.build),
-                _ => None,
-            })
-            .collect();
-        builds.push(SLOW_BUILD);
+        let builds = exchange_builds();
         for b in builds {
             assert!(
                 table.rows().iter().any(|r| r.build == b),

@@ -299,32 +299,40 @@ impl<'a> Pass<'a, '_> {
         })
     }
 
+    /// Walk the JSON array at the cursor, `each` reading one element at a
+    /// time (the array counterpart of `object`).
+    fn array(
+        &mut self,
+        mut each: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.enter()?;
+        self.i += 1;
+        self.ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            each(self)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
     fn push_text(&mut self, part: &mut Part) -> Option<()> {
         self.ws();
         match self.peek()? {
-            b'[' => {
-                self.enter()?;
-                self.i += 1;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.push_text(part)?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.i += 1,
-                            b']' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Some(())
-            }
+            b'[' => self.array(|p| p.push_text(part)),
             b'n' => self.skip(),
             _ if self.keep.contains(&"Message") => {
                 let text = self.text()?;
@@ -419,29 +427,7 @@ impl<'a> Pass<'a, '_> {
         match self.peek()? {
             b'"' => self.raw_string().map(drop),
             b'{' => self.object(|p, _| p.skip()),
-            b'[' => {
-                self.enter()?;
-                self.i += 1;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.skip()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.i += 1,
-                            b']' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Some(())
-            }
+            b'[' => self.array(Self::skip),
             b'-' => {
                 self.i += 1;
                 self.integer().map(drop)
