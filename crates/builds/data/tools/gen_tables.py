@@ -69,6 +69,8 @@ msrc = {r["cve"]: r for r in rd(os.path.join(S, "msrc-exchange-cves.csv"))}
 kev = {r["cve"]: r for r in rd(os.path.join(S, "cisa-kev-exchange.csv"))}
 extra_kev = {r["cve"]: r for r in rd(os.path.join(S, "kev-after-snapshot.csv"))}
 records = {r["cve"]: r for r in rd(os.path.join(S, "cve-records.csv"))}
+# CVEs of the security-bulletin era (2013-2017), read one by one (README).
+pre2018 = {r["cve"]: r for r in rd(os.path.join(S, "pre2018-cves.csv"))}
 config = rd(os.path.join(D, "cve-config.csv"))
 
 def su_date(name, product):
@@ -164,8 +166,43 @@ FIX_SU = {"CVE-2024-49040": "Nov24SUv2"}
 FIX_SU.update({c: "Oct22SU" for c in ("CVE-2022-21979", "CVE-2022-21980",
                "CVE-2022-24477", "CVE-2022-24516", "CVE-2022-30134")})
 skipped = []
+# Fixed by the same updates as another CVE: CVE-2018-8581 (PrivExchange) is
+# closed by the EWS push-notification change of the February 2019 CUs/SUs
+# and 2010 RU26, which HealthChecker tracks as CVE-2019-0686/-0724.
+ALIAS = {"CVE-2018-8581": "CVE-2019-0686"}
+for cve, same in ALIAS.items():
+    for c, b, why in list(fixes):
+        if c == same:
+            fixes.append((cve, b, f"{why.split(':')[0]}: the February 2019 EWS push-notification "
+                          f"change (Exchange team blog, KB4490060) that also fixes {same}"))
+
+# 4. Security-bulletin era (2013-2017): the first CU of each product after
+# every CU line the bulletin/record lists (their security updates have no
+# build in Microsoft's list: those lines stay vulnerable, "upgrade"), and
+# the 2010 SP3 rollup that carries the fix.
+for cve, r in pre2018.items():
+    per_product = defaultdict(list)
+    for short in r["affected"].split(";"):
+        b = lines[short][0]
+        per_product[b["p"]].append(b)
+    for p, bs in per_product.items():
+        top = max(bs, key=lambda b: b["v"])
+        nb = next_cu(p, top["v"], top["d"])
+        listed = ", ".join(b["version_name"] for b in sorted(bs, key=lambda b: b["v"]))
+        add(cve, nb, f"{PNAME[p]} {nb['version_name']} and every later CU ship with the fix "
+                     f"({r['bulletin']} lists {listed}; their security updates are not in Microsoft's build list)")
+    if r["fix_2010"]:
+        b = by_num[v(r["fix_2010"])]
+        add(cve, b, f"{PNAME['2010']} {b['version_name']}: the rollup that carries {r['bulletin']}")
+
+# Fixed by another product's update, not by an Exchange update (README).
+NOT_EXCHANGE = {c: "Malware Protection Engine (an engine update, not an Exchange update)"
+                for c in ("CVE-2017-8535", "CVE-2017-8536", "CVE-2017-8537", "CVE-2018-0986")}
 for cve, r in msrc.items():
-    if cve in EXTRA_ONLY:
+    if cve in EXTRA_ONLY or cve in pre2018 or cve in ALIAS:
+        continue
+    if cve in NOT_EXCHANGE:
+        skipped.append((cve, NOT_EXCHANGE[cve]))
         continue
     if cve in CURATED or cve in hc_by_cve or not r["release_date"]:
         if not r["release_date"] and cve not in CURATED and cve not in hc_by_cve:
@@ -237,6 +274,7 @@ NAMED = {  # campaign names administrators know
     "CVE-2021-27065": "ProxyLogon", "CVE-2021-34473": "ProxyShell", "CVE-2021-34523": "ProxyShell",
     "CVE-2021-31207": "ProxyShell", "CVE-2021-33766": "ProxyToken", "CVE-2022-41040": "ProxyNotShell",
     "CVE-2022-41082": "ProxyNotShell", "CVE-2022-41080": "OWASSRF", "CVE-2024-21410": "NTLM relay",
+    "CVE-2018-8581": "PrivExchange",
 }
 IMPACTS = [("Remote Code Execution", "Remote code execution"), ("Elevation of Privilege", "Elevation of privilege"),
            ("Privilege Escalation", "Elevation of privilege"), ("Spoofing", "Spoofing"),
@@ -261,6 +299,11 @@ with open(os.path.join(D, "cves.csv"), "w", newline="") as f:
     w.writerow(["cve", "products", "family", "impact", "name", "cvss", "known_exploited", "published", "source"])
     for c in ids:
         rec = records.get(c, {})
+        pre = pre2018.get(c)
+        if pre:
+            rec = {"title": pre["title"], "impact": pre["impact"], "cvss": pre["cvss"],
+                   "name": pre["title"] if pre["bulletin"] in pre["title"] else f"{pre['title']} ({pre['bulletin']})",
+                   "source": pre["source"]}
         old = old_cves.get(c, {})
         title = rec.get("title") or ""
         impact = rec.get("impact") or impact_of(title) or "unknown"
@@ -270,14 +313,16 @@ with open(os.path.join(D, "cves.csv"), "w", newline="") as f:
         if impact == "unknown" and old:
             impact = impact_of(old.get("name", ""))
         cvss = rec.get("cvss") or old.get("cvss") or ""
-        pub = (PUBLISHED.get(c) or msrc.get(c, {}).get("release_date") or old.get("published") or "")
+        pub = (PUBLISHED.get(c) or (pre["published"] if pre else "")
+               or msrc.get(c, {}).get("release_date") or old.get("published") or "")
         if c == "ADV190018":
             pub = "2019-06-11"
         k = "true" if (c in kev or c in extra_kev) else "false"
         src = []
         if old.get("source"): src.append(old["source"])
         if rec.get("source") and rec["source"] not in src: src.append(rec["source"])
-        if c in msrc: src.append("date: MSRC")
+        if pre: src.append(f"date: {pre['bulletin']}")
+        elif c in msrc: src.append("date: MSRC")
         if c in kev: src.append(f"CISA KEV {kev[c]['date_added']}")
         if c in extra_kev: src.append(f"CISA KEV {extra_kev[c]['date_added']} ({extra_kev[c]['source']})")
         if c in hc_by_cve: src.append("HealthChecker " + "/".join(sorted({e['su'] for e in hc_by_cve[c]})))
