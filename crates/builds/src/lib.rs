@@ -33,3 +33,6 @@ mod hc_tests;
 
 #[cfg(test)]
 mod tests_current;
+
+#[cfg(test)]
+mod tests_history;
