@@ -133,16 +133,19 @@ fn every_cve_has_a_family_that_is_not_other() {
 
 const HEADER: &str = "cve,fixed_in,name,cvss,known_exploited,published\n";
 
+// The CVE ids below are hypothetical (CVE-2099-*): a `--cves` file for an
+// update newer than the table, not a real CVE.
+
 #[test]
 fn cves_file_rows_load_and_bad_rows_name_their_line() {
     let text = format!(
         "{HEADER}\
-         CVE-2026-70571,15.2.2562.46,Test RCE,8.8,true,2026-10-13\n\
-         CVE-2026-70571,15.2.2562.46,,,,\n\
+         CVE-2099-0001,15.2.2562.46,Test RCE,8.8,true,2026-10-13\n\
+         CVE-2099-0001,15.2.2562.46,,,,\n\
          CVE-26-1,15.2.2562.46,,,,\n\
-         CVE-2026-70572,15.2.x,,,,2026-10-13\n\
-         CVE-2026-70573,15.2.2562.99,,,,2026-10-13\n\
-         CVE-2026-70574,15.2.2562.46,,,,\n"
+         CVE-2099-0002,15.2.x,,,,2026-10-13\n\
+         CVE-2099-0003,15.2.2562.99,,,,2026-10-13\n\
+         CVE-2099-0004,15.2.2562.46,,,,\n"
     );
     let t = Table::embedded();
     let loaded = t.with_cves("new.csv", &text).unwrap();
@@ -156,7 +159,7 @@ fn cves_file_rows_load_and_bad_rows_name_their_line() {
     assert!(msg[3].contains("not a build of the table"));
     assert!(msg[4].contains("needs `published`"));
     let a = loaded.table.assess("15.2.2562.45", date("2026-11-27")).unwrap();
-    let c = status(&a, "CVE-2026-70571");
+    let c = status(&a, "CVE-2099-0001");
     assert_eq!(c.state, CveState::Vulnerable);
     assert!(c.known_exploited);
     assert_eq!(loaded.table.as_of(), date("2026-10-13"));
@@ -172,9 +175,11 @@ fn cves_file_without_required_columns_is_refused_with_its_name() {
 fn builds_file_bad_rows_are_skipped_and_named() {
     let embedded = include_str!("../data/builds.csv");
     let first = embedded.lines().count() as u64 + 1;
+    // A hypothetical SE update newer than the table (no such build is
+    // known), then four bad rows.
     let text = format!(
         "{embedded}\
-         Exchange Server SE,RTM Oct26SU,15.2.2562.56,15.2.2562,2026-10-13,SU\n\
+         Exchange Server SE,RTM Oct26SU,15.2.2562.99,15.2.2562,2026-10-13,SU\n\
          Exchange Server 2019,CU15 X,15.2.1748.x,15.2.1748,2025-02-10,SU\n\
          Exchange Server 2019,CU15,15.2.1748.10,15.2.1748,2025-02-10,CU\n\
          Exchange Server 2019,CU15 Y,15.2.1748.60,15.2.1748,2025-13-40,SU\n\
@@ -192,7 +197,7 @@ fn builds_file_bad_rows_are_skipped_and_named() {
     assert!(loaded.errors[0].message.contains("bad build"));
     assert!(loaded.errors[1].message.contains("duplicate"));
     assert!(loaded.errors[2].message.contains("bad date"));
-    // The good new row loads: SE Oct26SU is the newest SE build.
+    // The good new row loads: the hypothetical SE update is the newest.
     assert_eq!(loaded.table.rows().len(), 330);
     assert_eq!(loaded.table.as_of(), date("2026-10-13"));
     let err = Table::load_builds("b.csv", "product,build\n").unwrap_err();

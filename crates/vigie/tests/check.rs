@@ -164,6 +164,7 @@ fn newer_builds_table_is_loaded_and_bad_one_is_fatal() {
         table.push_str(line);
         table.push('\n');
     }
+    // A hypothetical SE update newer than the table (no such build is known).
     table.push_str(
         "Exchange Server SE,RTM Sep26SU,15.2.2562.50,15.2.2562,2026-09-08,SU\n",
     );
@@ -209,6 +210,7 @@ fn bad_as_of_date_is_a_usage_error() {
 
 /// Issue 9: bad rows of `--builds`/`--cves` files are named by file and
 /// line on stderr and skipped; the rest loads (exit 3: inputs had errors).
+/// CVE-2099-* ids are hypothetical.
 #[test]
 fn bad_rows_of_builds_and_cves_files_name_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -216,10 +218,10 @@ fn bad_rows_of_builds_and_cves_files_name_file_and_line() {
     std::fs::write(
         &cves,
         "cve,fixed_in,name,published\n\
-         CVE-2026-70571,15.2.2562.46,Test fix,2026-10-13\n\
-         CVE-2026-70571,15.2.2562.46,,\n\
+         CVE-2099-0001,15.2.2562.46,Test fix,2026-10-13\n\
+         CVE-2099-0001,15.2.2562.46,,\n\
          not-a-cve,15.2.2562.46,,\n\
-         CVE-2026-70572,15.2.x,,2026-10-13\n",
+         CVE-2099-0002,15.2.x,,2026-10-13\n",
     )
     .unwrap();
     let out = vigie()
@@ -239,7 +241,7 @@ fn bad_rows_of_builds_and_cves_files_name_file_and_line() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["cve"] == "CVE-2026-70571")
+        .find(|c| c["cve"] == "CVE-2099-0001")
         .unwrap()
         .clone();
     assert_eq!(cve["state"], "patched");
