@@ -13,8 +13,9 @@ use crate::exit::Outcome;
 /// Arguments of `vigie history`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// History database (default: `$XDG_DATA_HOME/vigie/vigie.db`).
-    #[arg(long)]
+    /// History database: an SQLite file (default:
+    /// `$XDG_DATA_HOME/vigie/vigie.db`) or `postgres://user@host/db`.
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Record these scan or hunt JSONL files as runs first (one run per
     /// file).
@@ -141,7 +142,8 @@ impl<W: Write> RecordingWriter<W> {
         let path = db_path(db)?;
         let mut store = Store::open(&path)?;
         let run = store.begin_run(kind, meta)?;
-        eprintln!("vigie: recording run {run} in {}", path.display());
+        // the location shown redacts a PostgreSQL password
+        eprintln!("vigie: recording run {run} in {}", store.location());
         Ok(RecordingWriter {
             inner,
             store,

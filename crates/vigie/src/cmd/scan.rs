@@ -111,9 +111,10 @@ pub struct Args {
     /// Specs per chunk of a streamed target list (tests set it small).
     #[arg(long, hide = true)]
     pub list_chunk: Option<usize>,
-    /// Also record the run in this history database (see `vigie
+    /// Also record the run in this history database, an SQLite file or
+    /// `postgres://user@host/db` shared by many scanners (see `vigie
     /// history`; `--db ''` for the default place).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
 }
 
