@@ -51,12 +51,13 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// PostgreSQL failed (or could not be reached).
-    #[error("database {db}: {source}")]
+    #[error("database {db}: {detail}")]
     Postgres {
         /// The database URL, password redacted.
         db: String,
-        /// The PostgreSQL error.
-        source: postgres::Error,
+        /// The client's or the server's words (the client's error is
+        /// kept as text: its cause chain would repeat it in messages).
+        detail: String,
     },
     /// A `postgres://` URL that is not a valid connection string.
     #[error("database {db}: bad PostgreSQL URL: {reason}")]
@@ -138,6 +139,26 @@ pub enum StoreError {
     /// No such run.
     #[error("no run {0} in the database")]
     NoRun(RunId),
+    /// A named run joined with another kind or number of parts than it
+    /// was started with (two different scans given the same name).
+    #[error(
+        "database {db}: run {label:?} is a {found} run of {found_parts} \
+         part(s), not a {kind} run of {parts}: give this scan another name"
+    )]
+    RunMismatch {
+        /// The database, password redacted.
+        db: String,
+        /// The run's name.
+        label: String,
+        /// Kind asked for.
+        kind: String,
+        /// Parts asked for.
+        parts: i64,
+        /// Kind stored.
+        found: String,
+        /// Parts stored.
+        found_parts: i64,
+    },
     /// Not enough runs to compare.
     #[error("need two scan runs to compare, the database has {0}")]
     TooFewRuns(usize),
@@ -478,6 +499,93 @@ impl Store {
         )
     }
 
+    /// Join the run named `label` as its part `part` of `parts`
+    /// (`vigie scan --shard K/N --run-name NAME`: every shard of one scan
+    /// records into one run), creating the run when this part is the
+    /// first. The run is unfinished until every part has called
+    /// [`Store::finish_part`]; a part that joins again (a shard rerun or
+    /// resumed) makes it unfinished until that part finishes again.
+    pub fn join_run(
+        &mut self,
+        kind: RunKind,
+        label: &str,
+        part: &str,
+        parts: u32,
+        meta: &str,
+    ) -> Result<RunId> {
+        self.flush()?;
+        let now = Utc::now().to_rfc3339();
+        self.execute(
+            "INSERT INTO runs (kind, meta, started_at, label, parts) \
+             VALUES (?1,?2,?3,?4,?5) \
+             ON CONFLICT (label) WHERE label IS NOT NULL DO NOTHING",
+            vec![
+                kind.as_str().into(),
+                meta.into(),
+                now.clone().into(),
+                label.into(),
+                i64::from(parts).into(),
+            ],
+        )?;
+        let rows = self.query(
+            "SELECT id, kind, parts FROM runs WHERE label = ?1",
+            vec![label.into()],
+        )?;
+        let row = rows.first().ok_or_else(|| StoreError::Backend {
+            db: self.location.redacted(),
+            detail: format!("run {label:?} vanished"),
+        })?;
+        let (id, found, found_parts) =
+            (|| Ok::<_, DbError>((row.int(0)?, row.text(1)?, row.int(2)?)))()
+                .map_err(self.err())?;
+        if found != kind.as_str() || found_parts != i64::from(parts) {
+            return Err(StoreError::RunMismatch {
+                db: self.location.redacted(),
+                label: label.to_string(),
+                kind: kind.as_str().to_string(),
+                parts: parts.into(),
+                found,
+                found_parts,
+            });
+        }
+        self.execute(
+            "INSERT INTO run_parts (run, part, started_at) VALUES (?1,?2,?3) \
+             ON CONFLICT (run, part) DO UPDATE SET finished_at = NULL",
+            vec![id.into(), part.into(), now.into()],
+        )?;
+        self.execute(
+            "UPDATE runs SET finished_at = NULL WHERE id = ?1",
+            vec![id.into()],
+        )?;
+        Ok(id)
+    }
+
+    /// Mark part `part` of a named run finished (committing everything
+    /// written); the run itself is finished once all its parts are.
+    /// Returns whether it now is. Safe when the last parts finish at the
+    /// same moment: each checks the count after its own commit, so the
+    /// last to commit always sees every part.
+    pub fn finish_part(&mut self, run: RunId, part: &str) -> Result<bool> {
+        self.flush()?;
+        let now = Utc::now().to_rfc3339();
+        self.execute(
+            "UPDATE run_parts SET finished_at = ?1 WHERE run = ?2 AND part = ?3",
+            vec![now.clone().into(), run.into(), part.into()],
+        )?;
+        self.execute(
+            "UPDATE runs SET finished_at = ?1 WHERE id = ?2 AND parts <= \
+             (SELECT count(*) FROM run_parts \
+              WHERE run = ?2 AND finished_at IS NOT NULL)",
+            vec![now.into(), run.into()],
+        )?;
+        let rows = self.query(
+            "SELECT finished_at FROM runs WHERE id = ?1",
+            vec![run.into()],
+        )?;
+        let done = rows.first().map(|r| r.opt_text(0)).transpose();
+        Ok(done.map_err(self.err())?.flatten().is_some())
+    }
+
     /// Mark a run finished (and commit everything written).
     pub fn finish_run(&mut self, run: RunId) -> Result<()> {
         self.flush()?;
@@ -569,14 +677,27 @@ fn db_error(location: &Location, e: DbError) -> StoreError {
             path: PathBuf::from(location.redacted()),
             source,
         },
-        DbError::Postgres(source) => {
-            StoreError::Postgres { db: location.redacted(), source }
-        }
+        DbError::Postgres(e) => StoreError::Postgres {
+            db: location.redacted(),
+            detail: with_causes(&e),
+        },
         DbError::Gone | DbError::Column(_) => StoreError::Backend {
             db: location.redacted(),
             detail: e.to_string(),
         },
     }
+}
+
+/// An error and its causes on one line (`db error: FATAL: ...`).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 fn parse_time(text: &str) -> DateTime<Utc> {

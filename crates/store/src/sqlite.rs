@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::driver::BUSY_TIMEOUT;
 use crate::schema::{MIGRATIONS, known};
@@ -70,18 +70,21 @@ pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
 
-/// Apply the migrations the file lacks, each in its own transaction;
-/// returns the version found before (newer than known: nothing done).
+/// Apply the migrations the file lacks, in one transaction that holds
+/// the write lock from its start and reads the version under it: two
+/// processes opening a new file at once (shards started together) would
+/// otherwise both create the tables ("table runs already exists").
+/// Returns the version found before (newer than known: nothing done).
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
-    let found = user_version(conn)?;
-    if found >= known() {
-        return Ok(found);
+    if user_version(conn)? >= known() {
+        return Ok(user_version(conn)?);
     }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = user_version(&tx)?;
     for (i, m) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
         tx.execute_batch(m.sqlite)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(found)
 }

@@ -217,7 +217,60 @@ fn concurrent_writers_on_postgresql_lose_and_duplicate_nothing() {
     ports.dedup();
     assert_eq!(ports.len(), (WRITERS * HOSTS) as usize);
     assert!(store.runs().unwrap().iter().all(|r| r.finished_at.is_some()));
-    assert_eq!(db.psql("SELECT max(version) FROM vigie_schema").trim(), "1");
+    let version = db.psql("SELECT max(version) FROM vigie_schema");
+    assert_eq!(version.trim(), schema::known().to_string());
+}
+
+/// Issue 13: the shards of one scan, recording at the same time, make
+/// one run, finished only when its last shard is.
+#[test]
+fn shards_joining_a_named_run_make_one_run() {
+    each_driver("named_run", |path, _| {
+        const PARTS: u16 = 4;
+        let start = std::sync::Barrier::new(PARTS as usize);
+        let ids: Vec<RunId> = std::thread::scope(|s| {
+            let handles: Vec<_> = (1..=PARTS)
+                .map(|k| {
+                    let start = &start;
+                    s.spawn(move || {
+                        // all open a new database at once: the SQLite
+                        // migration must not race either
+                        start.wait();
+                        let mut store = Store::open(path).unwrap();
+                        let part = format!("{k}/{PARTS}");
+                        let run = store
+                            .join_run(RunKind::Scan, "w48", &part, 4, "scan")
+                            .unwrap();
+                        for i in 0..100 {
+                            let h = host(k * 100 + i, "15.1.2176.2", true);
+                            store.record_host(run, &h).unwrap();
+                        }
+                        run
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|&id| id == ids[0]), "{ids:?}");
+        let run = ids[0];
+        let mut store = Store::open(path).unwrap();
+        for k in 1..PARTS {
+            let done = store.finish_part(run, &format!("{k}/4")).unwrap();
+            assert!(!done, "finished before its last part");
+        }
+        assert!(store.finish_part(run, "4/4").unwrap());
+        let runs = store.runs().unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].items, 400);
+        assert!(runs[0].finished_at.is_some());
+        // a part run again makes the run unfinished until it finishes
+        store.join_run(RunKind::Scan, "w48", "2/4", 4, "scan").unwrap();
+        assert!(store.runs().unwrap()[0].finished_at.is_none());
+        assert!(store.finish_part(run, "2/4").unwrap());
+        // another scan given the same name is refused
+        let err = store.join_run(RunKind::Scan, "w48", "1/2", 2, "x");
+        assert!(matches!(err, Err(StoreError::RunMismatch { .. })));
+    });
 }
 
 /// A password in the URL never appears in an error (it would reach

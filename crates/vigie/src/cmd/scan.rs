@@ -116,6 +116,13 @@ pub struct Args {
     /// history`; `--db ''` for the default place).
     #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
+    /// With --db: record into the run NAME, shared by every shard of one
+    /// scan (give each `--shard K/N` of the scan the same NAME, e.g.
+    /// `2026-w48`): one run in `history`, `diff` and `report`, finished
+    /// when all N shards are. Without it each process records a run of
+    /// its own.
+    #[arg(long, value_name = "NAME", requires = "db")]
+    pub run_name: Option<String>,
 }
 
 /// Targets in flight by default: enough that the tarpits and slow
@@ -354,11 +361,24 @@ fn open_sink(args: &Args, resuming: bool) -> anyhow::Result<Sink> {
     if let Some(db) = &args.db {
         let db = (!db.as_os_str().is_empty()).then_some(db.as_path());
         let kind = vigie_store::RunKind::Scan;
+        let shared = match &args.run_name {
+            Some(label) => {
+                let shard = vigie_targets::Shard::parse(&args.shard)?;
+                Some(crate::cmd::history::SharedRun {
+                    label,
+                    part: format!("{}/{}", shard.index + 1, shard.count),
+                    parts: u32::try_from(shard.count)
+                        .context("--shard: too many shards")?,
+                })
+            }
+            None => None,
+        };
         sink.recorder = Some(crate::cmd::history::RecordingWriter::new(
             std::io::sink(),
             db,
             kind,
             "vigie scan",
+            shared,
         )?);
     }
     Ok(sink)
