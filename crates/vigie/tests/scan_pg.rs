@@ -1,6 +1,8 @@
 //! Issue 13: many scanners, one PostgreSQL history. Four `vigie scan
-//! --shard K/4` processes write one database at once and together record
-//! exactly the hosts one process records alone; a scanner killed with
+//! --shard K/4 --run-name NAME` processes write one database at once,
+//! into one run, and together record exactly the hosts one process
+//! records alone (and `diff` between that run and a one-process run of
+//! the same fleet finds no change); a scanner killed with
 //! SIGKILL mid-run leaves its run unfinished and the database consistent,
 //! and `diff` passes over it.
 //!
