@@ -76,8 +76,9 @@ pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// otherwise both create the tables ("table runs already exists").
 /// Returns the version found before (newer than known: nothing done).
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
-    if user_version(conn)? >= known() {
-        return Ok(user_version(conn)?);
+    let before = user_version(conn)?;
+    if before >= known() {
+        return Ok(before);
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found = user_version(&tx)?;
