@@ -216,6 +216,24 @@ pub struct Store {
     path: PathBuf,
     pending: u32,
     batch_started: Option<Instant>,
+    /// PostgreSQL: the batch's rows, sent as one multi-row INSERT per
+    /// table when it is committed (one round trip per batch, not per
+    /// host: a scanner records as fast as it scans).
+    queued: Vec<Queued>,
+}
+
+/// A row waiting for its batch.
+struct Queued {
+    /// `INSERT INTO table (columns)`.
+    insert: &'static str,
+    values: Vec<Value>,
+}
+
+/// `?{from+1},...,?{from+n}`.
+fn placeholders(from: usize, n: usize) -> String {
+    let marks: Vec<String> =
+        (from + 1..=from + n).map(|i| format!("?{i}")).collect();
+    marks.join(",")
 }
 
 /// The default database path: `$XDG_DATA_HOME/vigie/vigie.db`
@@ -300,7 +318,14 @@ impl Store {
         if found > known() {
             return Err(StoreError::TooNew { path, found, known: known() });
         }
-        Ok(Store { conn, location, path, pending: 0, batch_started: None })
+        Ok(Store {
+            conn,
+            location,
+            path,
+            pending: 0,
+            batch_started: None,
+            queued: Vec::new(),
+        })
     }
 
     /// Open an existing database for reading only (`history`, `diff`,
@@ -350,7 +375,14 @@ impl Store {
                 Conn::Postgres(pg)
             }
         };
-        Ok(Store { conn, location, path, pending: 0, batch_started: None })
+        Ok(Store {
+            conn,
+            location,
+            path,
+            pending: 0,
+            batch_started: None,
+            queued: Vec::new(),
+        })
     }
 
     /// Where this database is (display it: the password is redacted).
@@ -427,26 +459,52 @@ impl Store {
 
     /// Commit what has been written so far.
     pub fn flush(&mut self) -> Result<()> {
-        if self.batch_started.take().is_some() {
-            self.pending = 0;
-            self.batch("COMMIT")?;
+        if self.batch_started.take().is_none() {
+            return Ok(());
+        }
+        self.pending = 0;
+        match self.conn {
+            Conn::Sqlite(_) => self.batch("COMMIT"),
+            Conn::Postgres(_) => self.send_queued(),
+        }
+    }
+
+    /// The queued rows, consecutive rows of one table in one statement
+    /// (each statement is atomic: a batch is all there or not at all).
+    fn send_queued(&mut self) -> Result<()> {
+        let queued = std::mem::take(&mut self.queued);
+        for group in queued.chunk_by(|a, b| a.insert == b.insert) {
+            let width = group[0].values.len();
+            let rows: Vec<String> = (0..group.len())
+                .map(|i| format!("({})", placeholders(i * width, width)))
+                .collect();
+            let sql = format!("{} VALUES {}", group[0].insert, rows.join(","));
+            let values =
+                group.iter().flat_map(|q| q.values.iter().cloned()).collect();
+            self.execute(&sql, values)?;
         }
         Ok(())
     }
 
-    /// A failed write inside a batch: PostgreSQL refuses everything
-    /// after an error until the transaction ends, so the batch is
-    /// rolled back (its rows are lost, as in a crash) and the next write
-    /// starts a new one. SQLite keeps the batch open.
-    fn write(&mut self, sql: &str, params: Vec<Value>) -> Result<()> {
-        self.in_batch()?;
-        if let Err(e) = self.execute(sql, params) {
-            if matches!(self.conn, Conn::Postgres(_)) {
-                self.batch_started = None;
-                self.pending = 0;
-                let _ = self.conn.batch("ROLLBACK");
+    /// Write one row in the current batch: SQLite inserts it inside the
+    /// batch's open transaction, PostgreSQL queues it for the batch's
+    /// one statement (lost, like an open transaction, if the process
+    /// dies first).
+    fn write(
+        &mut self,
+        insert: &'static str,
+        params: Vec<Value>,
+    ) -> Result<()> {
+        match self.conn {
+            Conn::Sqlite(_) => {
+                self.in_batch()?;
+                let marks = placeholders(0, params.len());
+                self.execute(&format!("{insert} VALUES ({marks})"), params)?;
             }
-            return Err(e);
+            Conn::Postgres(_) => {
+                self.batch_started.get_or_insert_with(Instant::now);
+                self.queued.push(Queued { insert, values: params });
+            }
         }
         self.after_write()
     }
@@ -467,8 +525,7 @@ impl Store {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         self.write(
-            "INSERT INTO hosts (run, key, status, state, build, doc) \
-             VALUES (?1,?2,?3,?4,?5,?6)",
+            "INSERT INTO hosts (run, key, status, state, build, doc)",
             vec![
                 run.into(),
                 host_key(host).into(),
@@ -488,8 +545,7 @@ impl Store {
     ) -> Result<()> {
         let doc = serde_json::to_string(report).map_err(|e| self.json(e))?;
         self.write(
-            "INSERT INTO hunts (run, host, verdict, doc) \
-             VALUES (?1,?2,?3,?4)",
+            "INSERT INTO hunts (run, host, verdict, doc)",
             vec![
                 run.into(),
                 report.host.as_str().into(),
