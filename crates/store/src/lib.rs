@@ -1,24 +1,40 @@
-//! SQLite history of scan and hunt runs, and diffs between runs.
+//! History of scan and hunt runs, and diffs between runs, in an SQLite
+//! file (the default) or a PostgreSQL database shared by many scanners.
 //!
-//! One database file holds every run. Writes are batched in short
+//! One database holds every run. Writes are batched in short
 //! transactions (a few dozen hosts or a fraction of a second), so a crash
 //! or Ctrl-C mid-run loses at most the batch in flight and always leaves a
-//! consistent file; a run never finished stays marked unfinished. WAL
-//! mode lets `vigie report`/`diff` read while a scan writes.
+//! consistent database; a run never finished stays marked unfinished.
+//! SQLite's WAL mode lets `vigie report`/`diff` read while a scan writes;
+//! on PostgreSQL any number of scanners write at once, each run with its
+//! own id. Everything here is written once above [`driver`]'s seam; the
+//! schema has one text per dialect ([`schema`]).
+//!
+//! A URL given where a path is expected (`--db postgres://...`) selects
+//! PostgreSQL ([`Location::parse`]); its password is never shown.
 
 #![deny(missing_docs)]
 
 mod diff;
+mod driver;
+mod location;
+mod pg;
+mod schema;
+mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use vigie_model::hunt::HuntReport;
 use vigie_model::scan::HostResult;
 
+use crate::driver::{Conn, DbError, Row, Value};
+use crate::pg::{ConnectError, Pg};
+use crate::schema::known;
+
 pub use diff::{Diff, HostChange, diff_runs};
+pub use location::{Location, is_postgres_url, redact_url};
 
 /// Identifier of one run in the store.
 pub type RunId = i64;
@@ -34,10 +50,36 @@ pub enum StoreError {
         /// The SQLite error.
         source: rusqlite::Error,
     },
+    /// PostgreSQL failed (or could not be reached).
+    #[error("database {db}: {detail}")]
+    Postgres {
+        /// The database URL, password redacted.
+        db: String,
+        /// The client's or the server's words (the client's error is
+        /// kept as text: its cause chain would repeat it in messages).
+        detail: String,
+    },
+    /// A `postgres://` URL that is not a valid connection string.
+    #[error("database {db}: bad PostgreSQL URL: {reason}")]
+    BadUrl {
+        /// The URL, password redacted.
+        db: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The connection stopped, or a column held something the store
+    /// never writes there.
+    #[error("database {db}: {detail}")]
+    Backend {
+        /// The database, password redacted.
+        db: String,
+        /// What happened.
+        detail: String,
+    },
     /// A stored document could not be read back.
     #[error("database {path}: bad stored record: {source}")]
     Json {
-        /// The database file.
+        /// The database file (or URL, password redacted).
         path: PathBuf,
         /// The decoding error.
         source: serde_json::Error,
@@ -97,6 +139,26 @@ pub enum StoreError {
     /// No such run.
     #[error("no run {0} in the database")]
     NoRun(RunId),
+    /// A named run joined with another kind or number of parts than it
+    /// was started with (two different scans given the same name).
+    #[error(
+        "database {db}: run {label:?} is a {found} run of {found_parts} \
+         part(s), not a {kind} run of {parts}: give this scan another name"
+    )]
+    RunMismatch {
+        /// The database, password redacted.
+        db: String,
+        /// The run's name.
+        label: String,
+        /// Kind asked for.
+        kind: String,
+        /// Parts asked for.
+        parts: i64,
+        /// Kind stored.
+        found: String,
+        /// Parts stored.
+        found_parts: i64,
+    },
     /// Not enough runs to compare.
     #[error("need two scan runs to compare, the database has {0}")]
     TooFewRuns(usize),
@@ -140,33 +202,6 @@ pub struct RunInfo {
     pub items: u64,
 }
 
-/// Migrations, one per schema version, applied in order.
-const MIGRATIONS: &[&str] = &["
-CREATE TABLE runs (
-  id INTEGER PRIMARY KEY,
-  kind TEXT NOT NULL,
-  meta TEXT NOT NULL,
-  started_at TEXT NOT NULL,
-  finished_at TEXT
-);
-CREATE TABLE hosts (
-  run INTEGER NOT NULL REFERENCES runs(id),
-  key TEXT NOT NULL,
-  status TEXT NOT NULL,
-  state TEXT NOT NULL,
-  build TEXT,
-  doc TEXT NOT NULL
-);
-CREATE INDEX hosts_run ON hosts(run);
-CREATE TABLE hunts (
-  run INTEGER NOT NULL REFERENCES runs(id),
-  host TEXT NOT NULL,
-  verdict TEXT NOT NULL,
-  doc TEXT NOT NULL
-);
-CREATE INDEX hunts_run ON hunts(run);
-"];
-
 /// Hosts written before the open transaction is committed.
 const BATCH_ROWS: u32 = 64;
 /// Longest time a written host waits before its commit.
@@ -174,26 +209,31 @@ const BATCH_AGE: Duration = Duration::from_millis(500);
 
 /// An open history database.
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
+    /// Where it is, shown redacted in every error.
+    location: Location,
+    /// The redacted location, as the `path` of errors.
     path: PathBuf,
     pending: u32,
     batch_started: Option<Instant>,
+    /// PostgreSQL: the batch's rows, sent as one multi-row INSERT per
+    /// table when it is committed (one round trip per batch, not per
+    /// host: a scanner records as fast as it scans).
+    queued: Vec<Queued>,
 }
 
-/// `path` as an SQLite URI (`file:` with everything but unreserved bytes
-/// percent-encoded), for the `immutable` fallback.
-fn file_uri(path: &Path, query: &str) -> String {
-    let mut uri = String::from("file:");
-    for &b in path.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            uri.push(char::from(b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push('?');
-    uri.push_str(query);
-    uri
+/// A row waiting for its batch.
+struct Queued {
+    /// `INSERT INTO table (columns)`.
+    insert: &'static str,
+    values: Vec<Value>,
+}
+
+/// `?{from+1},...,?{from+n}`.
+fn placeholders(from: usize, n: usize) -> String {
+    let marks: Vec<String> =
+        (from + 1..=from + n).map(|i| format!("?{i}")).collect();
+    marks.join(",")
 }
 
 /// The default database path: `$XDG_DATA_HOME/vigie/vigie.db`
@@ -225,29 +265,67 @@ pub fn host_key(host: &HostResult) -> String {
     format!("{}|{}:{}", host.target, host.ip, host.port)
 }
 
+/// What makes a history out of an open connection: the schema check of
+/// a read-only open.
+fn check_version(found: i64, path: &Path) -> Result<()> {
+    let (known, path) = (known(), path.to_path_buf());
+    if found > known {
+        return Err(StoreError::TooNew { path, found, known });
+    }
+    if found == 0 {
+        return Err(StoreError::NotHistory { path });
+    }
+    if found < known {
+        return Err(StoreError::TooOld { path, found, known });
+    }
+    Ok(())
+}
+
 impl Store {
     /// Open (creating if needed) the database at `path` and bring its
-    /// schema up to date.
+    /// schema up to date. A `postgres://` or `postgresql://` URL in
+    /// `path` opens that PostgreSQL database instead of a file (the
+    /// database must exist; its tables are created).
     pub fn open(path: &Path) -> Result<Store> {
-        let err =
-            |source| StoreError::Sqlite { path: path.to_path_buf(), source };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        {
-            // a missing folder is reported by SQLite below, with the path
-            let _ = std::fs::create_dir_all(dir);
+        Store::open_at(Location::parse(path))
+    }
+
+    /// [`Store::open`] for a parsed location.
+    pub fn open_at(location: Location) -> Result<Store> {
+        let path = PathBuf::from(location.redacted());
+        let found = match &location {
+            Location::File(file) => {
+                let err =
+                    |source| StoreError::Sqlite { path: path.clone(), source };
+                let mut conn = sqlite::open(file).map_err(err)?;
+                let found = sqlite::migrate(&mut conn).map_err(err)?;
+                (Conn::Sqlite(conn), found)
+            }
+            Location::Postgres(url) => {
+                let pg = connect(url, false, &location)?;
+                let found = pg
+                    .migrate(
+                        schema::MIGRATIONS
+                            .iter()
+                            .map(|m| m.postgres)
+                            .collect(),
+                    )
+                    .map_err(|e| db_error(&location, e))?;
+                (Conn::Postgres(pg), found)
+            }
+        };
+        let (conn, found) = found;
+        if found > known() {
+            return Err(StoreError::TooNew { path, found, known: known() });
         }
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
-        let mut store = Store {
+        Ok(Store {
             conn,
-            path: path.to_path_buf(),
+            location,
+            path,
             pending: 0,
             batch_started: None,
-        };
-        store.migrate()?;
-        Ok(store)
+            queued: Vec::new(),
+        })
     }
 
     /// Open an existing database for reading only (`history`, `diff`,
@@ -257,94 +335,78 @@ impl Store {
     /// same. A missing file or an older schema is an error that says so.
     /// (Only while a `-wal` file exists beside it, because a scan is
     /// recording or was killed, may SQLite add the `-shm` file it needs
-    /// to read that log.)
+    /// to read that log.) On PostgreSQL the session is read-only, and a
+    /// database without vigie's tables is "missing".
     pub fn open_read_only(path: &Path) -> Result<Store> {
-        let err =
-            |source| StoreError::Sqlite { path: path.to_path_buf(), source };
-        match std::fs::metadata(path) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing { path: path.to_path_buf() });
-            }
-            Err(source) => {
-                return Err(StoreError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        // Without a `-wal` file every write is in the database file and
-        // no writer is at work: read it as immutable, which creates no
-        // `-shm`/`-wal` beside it. With one, a scan may be recording or
-        // was killed: read through the log as SQLite does.
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let query = if Path::new(&wal).exists() {
-            "mode=ro"
-        } else {
-            "mode=ro&immutable=1"
-        };
-        let uri = file_uri(path, query);
-        let conn = Connection::open_with_flags(&uri, flags).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        let conn = match user_version(&conn) {
-            Ok(_) => conn,
-            // A WAL database in a folder we cannot write: SQLite cannot
-            // make its shared-memory file, so read the file as it is.
-            Err(_) => {
-                let uri = file_uri(path, "mode=ro&immutable=1");
-                Connection::open_with_flags(&uri, flags).map_err(err)?
-            }
-        };
-        let found = user_version(&conn).map_err(err)?;
-        let known = MIGRATIONS.len() as i64;
-        let path = path.to_path_buf();
-        if found > known {
-            return Err(StoreError::TooNew { path, found, known });
-        }
-        if found == 0 {
-            return Err(StoreError::NotHistory { path });
-        }
-        if found < known {
-            return Err(StoreError::TooOld { path, found, known });
-        }
-        Ok(Store { conn, path, pending: 0, batch_started: None })
+        Store::open_read_only_at(Location::parse(path))
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite { path: self.path.clone(), source }
+    /// [`Store::open_read_only`] for a parsed location.
+    pub fn open_read_only_at(location: Location) -> Result<Store> {
+        let path = PathBuf::from(location.redacted());
+        let conn = match &location {
+            Location::File(file) => {
+                match std::fs::metadata(file) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(StoreError::Missing { path });
+                    }
+                    Err(source) => {
+                        return Err(StoreError::Io { path, source });
+                    }
+                }
+                let err =
+                    |source| StoreError::Sqlite { path: path.clone(), source };
+                let conn = sqlite::open_read_only(file).map_err(err)?;
+                check_version(
+                    sqlite::user_version(&conn).map_err(err)?,
+                    &path,
+                )?;
+                Conn::Sqlite(conn)
+            }
+            Location::Postgres(url) => {
+                let pg = connect(url, true, &location)?;
+                let found =
+                    pg.version().map_err(|e| db_error(&location, e))?;
+                if found == 0 {
+                    return Err(StoreError::Missing { path });
+                }
+                check_version(found, &path)?;
+                Conn::Postgres(pg)
+            }
+        };
+        Ok(Store {
+            conn,
+            location,
+            path,
+            pending: 0,
+            batch_started: None,
+            queued: Vec::new(),
+        })
     }
 
-    fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(self.err())?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                known,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(|source| {
-                StoreError::Sqlite { path: self.path.clone(), source }
-            })?;
-            let next = i as i64 + 1;
-            tx.execute_batch(sql)
-                .and_then(|()| tx.pragma_update(None, "user_version", next))
-                .and_then(|()| tx.commit())
-                .map_err(|source| StoreError::Sqlite {
-                    path: self.path.clone(),
-                    source,
-                })?;
-        }
-        Ok(())
+    /// Where this database is (display it: the password is redacted).
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn err(&self) -> impl Fn(DbError) -> StoreError + '_ {
+        |e| db_error(&self.location, e)
+    }
+
+    fn execute(&mut self, sql: &str, params: Vec<Value>) -> Result<u64> {
+        let r = self.conn.execute(sql, params);
+        r.map_err(self.err())
+    }
+
+    fn query(&mut self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>> {
+        let r = self.conn.query(sql, params);
+        r.map_err(self.err())
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        let r = self.conn.batch(sql);
+        r.map_err(self.err())
     }
 
     /// Start a run; `meta` is free text shown by `vigie history`.
@@ -353,7 +415,8 @@ impl Store {
     }
 
     /// Start a run with a given start time (imports keep the time of the
-    /// original scan).
+    /// original scan). The run is committed at once, so it shows (as
+    /// unfinished) even if the writer dies before its first batch.
     pub fn begin_run_at(
         &mut self,
         kind: RunKind,
@@ -361,18 +424,25 @@ impl Store {
         started_at: DateTime<Utc>,
     ) -> Result<RunId> {
         self.flush()?;
-        self.conn
-            .execute(
-                "INSERT INTO runs (kind, meta, started_at) VALUES (?1,?2,?3)",
-                params![kind.as_str(), meta, started_at.to_rfc3339()],
-            )
-            .map_err(self.err())?;
-        Ok(self.conn.last_insert_rowid())
+        let rows = self.query(
+            "INSERT INTO runs (kind, meta, started_at) VALUES (?1,?2,?3) \
+             RETURNING id",
+            vec![
+                kind.as_str().into(),
+                meta.into(),
+                started_at.to_rfc3339().into(),
+            ],
+        )?;
+        let row = rows.first().ok_or_else(|| StoreError::Backend {
+            db: self.location.redacted(),
+            detail: "no id returned for a new run".into(),
+        })?;
+        row.int(0).map_err(self.err())
     }
 
     fn in_batch(&mut self) -> Result<()> {
         if self.batch_started.is_none() {
-            self.conn.execute_batch("BEGIN").map_err(self.err())?;
+            self.batch("BEGIN")?;
             self.batch_started = Some(Instant::now());
         }
         Ok(())
@@ -389,11 +459,58 @@ impl Store {
 
     /// Commit what has been written so far.
     pub fn flush(&mut self) -> Result<()> {
-        if self.batch_started.take().is_some() {
-            self.pending = 0;
-            self.conn.execute_batch("COMMIT").map_err(self.err())?;
+        if self.batch_started.take().is_none() {
+            return Ok(());
+        }
+        self.pending = 0;
+        match self.conn {
+            Conn::Sqlite(_) => self.batch("COMMIT"),
+            Conn::Postgres(_) => self.send_queued(),
+        }
+    }
+
+    /// The queued rows, consecutive rows of one table in one statement
+    /// (each statement is atomic: a batch is all there or not at all).
+    fn send_queued(&mut self) -> Result<()> {
+        let queued = std::mem::take(&mut self.queued);
+        for group in queued.chunk_by(|a, b| a.insert == b.insert) {
+            let width = group[0].values.len();
+            let rows: Vec<String> = (0..group.len())
+                .map(|i| format!("({})", placeholders(i * width, width)))
+                .collect();
+            let sql = format!("{} VALUES {}", group[0].insert, rows.join(","));
+            let values =
+                group.iter().flat_map(|q| q.values.iter().cloned()).collect();
+            self.execute(&sql, values)?;
         }
         Ok(())
+    }
+
+    /// Write one row in the current batch: SQLite inserts it inside the
+    /// batch's open transaction, PostgreSQL queues it for the batch's
+    /// one statement (lost, like an open transaction, if the process
+    /// dies first).
+    fn write(
+        &mut self,
+        insert: &'static str,
+        params: Vec<Value>,
+    ) -> Result<()> {
+        match self.conn {
+            Conn::Sqlite(_) => {
+                self.in_batch()?;
+                let marks = placeholders(0, params.len());
+                self.execute(&format!("{insert} VALUES ({marks})"), params)?;
+            }
+            Conn::Postgres(_) => {
+                self.batch_started.get_or_insert_with(Instant::now);
+                self.queued.push(Queued { insert, values: params });
+            }
+        }
+        self.after_write()
+    }
+
+    fn json(&self, source: serde_json::Error) -> StoreError {
+        StoreError::Json { path: self.path.clone(), source }
     }
 
     /// Record one scanned host.
@@ -402,29 +519,22 @@ impl Store {
         run: RunId,
         host: &HostResult,
     ) -> Result<()> {
-        let doc = serde_json::to_string(host).map_err(|source| {
-            StoreError::Json { path: self.path.clone(), source }
-        })?;
-        self.in_batch()?;
+        let doc = serde_json::to_string(host).map_err(|e| self.json(e))?;
         let status = serde_json::to_value(host.status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        self.conn
-            .execute(
-                "INSERT INTO hosts (run, key, status, state, build, doc) \
-                 VALUES (?1,?2,?3,?4,?5,?6)",
-                params![
-                    run,
-                    host_key(host),
-                    status,
-                    host_state(host),
-                    host.build,
-                    doc
-                ],
-            )
-            .map_err(self.err())?;
-        self.after_write()
+        self.write(
+            "INSERT INTO hosts (run, key, status, state, build, doc)",
+            vec![
+                run.into(),
+                host_key(host).into(),
+                status.into(),
+                host_state(host).into(),
+                host.build.as_deref().into(),
+                doc.into(),
+            ],
+        )
     }
 
     /// Record one hunt report.
@@ -433,59 +543,139 @@ impl Store {
         run: RunId,
         report: &HuntReport,
     ) -> Result<()> {
-        let doc = serde_json::to_string(report).map_err(|source| {
-            StoreError::Json { path: self.path.clone(), source }
+        let doc = serde_json::to_string(report).map_err(|e| self.json(e))?;
+        self.write(
+            "INSERT INTO hunts (run, host, verdict, doc)",
+            vec![
+                run.into(),
+                report.host.as_str().into(),
+                report.verdict.as_str().into(),
+                doc.into(),
+            ],
+        )
+    }
+
+    /// Join the run named `label` as its part `part` of `parts`
+    /// (`vigie scan --shard K/N --run-name NAME`: every shard of one scan
+    /// records into one run), creating the run when this part is the
+    /// first. The run is unfinished until every part has called
+    /// [`Store::finish_part`]; a part that joins again (a shard rerun or
+    /// resumed) makes it unfinished until that part finishes again.
+    pub fn join_run(
+        &mut self,
+        kind: RunKind,
+        label: &str,
+        part: &str,
+        parts: u32,
+        meta: &str,
+    ) -> Result<RunId> {
+        self.flush()?;
+        let now = Utc::now().to_rfc3339();
+        self.execute(
+            "INSERT INTO runs (kind, meta, started_at, label, parts) \
+             VALUES (?1,?2,?3,?4,?5) \
+             ON CONFLICT (label) WHERE label IS NOT NULL DO NOTHING",
+            vec![
+                kind.as_str().into(),
+                meta.into(),
+                now.clone().into(),
+                label.into(),
+                i64::from(parts).into(),
+            ],
+        )?;
+        let rows = self.query(
+            "SELECT id, kind, parts FROM runs WHERE label = ?1",
+            vec![label.into()],
+        )?;
+        let row = rows.first().ok_or_else(|| StoreError::Backend {
+            db: self.location.redacted(),
+            detail: format!("run {label:?} vanished"),
         })?;
-        self.in_batch()?;
-        self.conn
-            .execute(
-                "INSERT INTO hunts (run, host, verdict, doc) \
-                 VALUES (?1,?2,?3,?4)",
-                params![run, report.host, report.verdict.as_str(), doc],
-            )
-            .map_err(self.err())?;
-        self.after_write()
+        let (id, found, found_parts) =
+            (|| Ok::<_, DbError>((row.int(0)?, row.text(1)?, row.int(2)?)))()
+                .map_err(self.err())?;
+        if found != kind.as_str() || found_parts != i64::from(parts) {
+            return Err(StoreError::RunMismatch {
+                db: self.location.redacted(),
+                label: label.to_string(),
+                kind: kind.as_str().to_string(),
+                parts: parts.into(),
+                found,
+                found_parts,
+            });
+        }
+        self.execute(
+            "INSERT INTO run_parts (run, part, started_at) VALUES (?1,?2,?3) \
+             ON CONFLICT (run, part) DO UPDATE SET finished_at = NULL",
+            vec![id.into(), part.into(), now.into()],
+        )?;
+        self.execute(
+            "UPDATE runs SET finished_at = NULL WHERE id = ?1",
+            vec![id.into()],
+        )?;
+        Ok(id)
+    }
+
+    /// Mark part `part` of a named run finished (committing everything
+    /// written); the run itself is finished once all its parts are.
+    /// Returns whether it now is. Safe when the last parts finish at the
+    /// same moment: each checks the count after its own commit, so the
+    /// last to commit always sees every part.
+    pub fn finish_part(&mut self, run: RunId, part: &str) -> Result<bool> {
+        self.flush()?;
+        let now = Utc::now().to_rfc3339();
+        self.execute(
+            "UPDATE run_parts SET finished_at = ?1 WHERE run = ?2 AND part = ?3",
+            vec![now.clone().into(), run.into(), part.into()],
+        )?;
+        self.execute(
+            "UPDATE runs SET finished_at = ?1 WHERE id = ?2 AND parts <= \
+             (SELECT count(*) FROM run_parts \
+              WHERE run = ?2 AND finished_at IS NOT NULL)",
+            vec![now.into(), run.into()],
+        )?;
+        let rows = self.query(
+            "SELECT finished_at FROM runs WHERE id = ?1",
+            vec![run.into()],
+        )?;
+        let done = rows.first().map(|r| r.opt_text(0)).transpose();
+        Ok(done.map_err(self.err())?.flatten().is_some())
     }
 
     /// Mark a run finished (and commit everything written).
     pub fn finish_run(&mut self, run: RunId) -> Result<()> {
         self.flush()?;
-        self.conn
-            .execute(
-                "UPDATE runs SET finished_at = ?1 WHERE id = ?2",
-                params![Utc::now().to_rfc3339(), run],
-            )
-            .map_err(self.err())?;
+        self.execute(
+            "UPDATE runs SET finished_at = ?1 WHERE id = ?2",
+            vec![Utc::now().to_rfc3339().into(), run.into()],
+        )?;
         Ok(())
     }
 
     /// Every run, oldest first.
     pub fn runs(&mut self) -> Result<Vec<RunInfo>> {
         self.flush()?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, kind, meta, started_at, finished_at, \
-                 (SELECT count(*) FROM hosts h WHERE h.run = runs.id) + \
-                 (SELECT count(*) FROM hunts u WHERE u.run = runs.id) \
-                 FROM runs ORDER BY started_at, id",
-            )
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| {
-                let started: String = r.get(3)?;
-                let finished: Option<String> = r.get(4)?;
-                Ok(RunInfo {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    meta: r.get(2)?,
-                    started_at: parse_time(&started),
-                    finished_at: finished.as_deref().map(parse_time),
-                    items: r.get::<_, i64>(5)? as u64,
-                })
+        let rows = self.query(
+            "SELECT id, kind, meta, started_at, finished_at, \
+             (SELECT count(*) FROM hosts h WHERE h.run = runs.id) + \
+             (SELECT count(*) FROM hunts u WHERE u.run = runs.id) \
+             FROM runs ORDER BY started_at, id",
+            Vec::new(),
+        )?;
+        let info = |r: &Row| -> std::result::Result<RunInfo, DbError> {
+            Ok(RunInfo {
+                id: r.int(0)?,
+                kind: r.text(1)?,
+                meta: r.text(2)?,
+                started_at: parse_time(&r.text(3)?),
+                finished_at: r.opt_text(4)?.as_deref().map(parse_time),
+                items: r.int(5)? as u64,
             })
-            .map_err(self.err())?;
-        rows.collect::<std::result::Result<_, _>>().map_err(self.err())
+        };
+        rows.iter()
+            .map(info)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
     }
 
     /// The hosts of one scan run, in the order written.
@@ -504,28 +694,16 @@ impl Store {
         run: RunId,
     ) -> Result<Vec<T>> {
         self.flush()?;
-        let exists: Option<i64> = self
-            .conn
-            .query_row("SELECT id FROM runs WHERE id = ?1", [run], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(self.err())?;
-        if exists.is_none() {
+        let exists =
+            self.query("SELECT id FROM runs WHERE id = ?1", vec![run.into()])?;
+        if exists.is_empty() {
             return Err(StoreError::NoRun(run));
         }
-        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
-        let docs: Vec<String> = stmt
-            .query_map([run], |r| r.get(0))
-            .map_err(self.err())?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(self.err())?;
-        docs.iter()
-            .map(|d| {
-                serde_json::from_str(d).map_err(|source| StoreError::Json {
-                    path: self.path.clone(),
-                    source,
-                })
+        let rows = self.query(sql, vec![run.into()])?;
+        rows.iter()
+            .map(|r| {
+                let doc = r.text(0).map_err(self.err())?;
+                serde_json::from_str(&doc).map_err(|e| self.json(e))
             })
             .collect()
     }
@@ -538,8 +716,44 @@ impl Drop for Store {
     }
 }
 
-fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+/// Connect to a PostgreSQL URL, errors naming it redacted.
+fn connect(url: &str, read_only: bool, location: &Location) -> Result<Pg> {
+    Pg::connect(url, read_only).map_err(|e| match e {
+        ConnectError::Url(reason) => {
+            StoreError::BadUrl { db: location.redacted(), reason }
+        }
+        ConnectError::Db(e) => db_error(location, e),
+    })
+}
+
+/// A driver error as a store error naming the (redacted) database.
+fn db_error(location: &Location, e: DbError) -> StoreError {
+    match e {
+        DbError::Sqlite(source) => StoreError::Sqlite {
+            path: PathBuf::from(location.redacted()),
+            source,
+        },
+        DbError::Postgres(e) => StoreError::Postgres {
+            db: location.redacted(),
+            detail: with_causes(&e),
+        },
+        DbError::Gone | DbError::Column(_) => StoreError::Backend {
+            db: location.redacted(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// An error and its causes on one line (`db error: FATAL: ...`).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 fn parse_time(text: &str) -> DateTime<Utc> {

@@ -5,7 +5,10 @@
 //! and `vigie history` must count each run as the manifests do.
 //!
 //! The expected changes come from the manifests' hand-written verdicts,
-//! not from vigie's own engine. Only loopback is contacted.
+//! not from vigie's own engine. The story runs on an SQLite file and on
+//! a PostgreSQL database (a private server, see `vigie-pgtest`; skipped
+//! with a message where PostgreSQL is not installed, failed under
+//! `CI=true`). Only loopback is contacted.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -20,6 +23,8 @@ use vigie_lab::{Fleet, FleetConfig, ManifestEntry};
 const HOSTS: usize = 40;
 const SEED: u64 = 5;
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 64, 0, 1);
+/// The PostgreSQL story's fleet (the two run at once in one process).
+const BASE_PG: Ipv4Addr = Ipv4Addr::new(127, 164, 0, 1);
 
 /// What the operators did between the scans: upgrades to the security
 /// update or to a current build, by persona.
@@ -32,6 +37,7 @@ const UPGRADES: &[(&str, &str)] = &[
 
 /// Serves the fleet, hands its manifest to `f`, then stops it.
 fn with_fleet<T>(
+    base: Ipv4Addr,
     overrides: BTreeMap<u64, &'static vigie_lab::Persona>,
     f: impl FnOnce(&[ManifestEntry]) -> T,
 ) -> T {
@@ -44,7 +50,7 @@ fn with_fleet<T>(
         .block_on(Fleet::start(FleetConfig {
             hosts: HOSTS,
             seed: SEED,
-            base: BASE,
+            base,
             https_port: 8443,
             http_port: 8080,
             record_requests: false,
@@ -103,9 +109,9 @@ fn vigie(args: &[&str], db: &Path) -> Output {
         .unwrap()
 }
 
-fn scan(db: &Path) -> Output {
-    let last = Ipv4Addr::from(u32::from(BASE) + HOSTS as u32 - 1);
-    let range = format!("{BASE}-{last}");
+fn scan(db: &Path, base: Ipv4Addr) -> Output {
+    let last = Ipv4Addr::from(u32::from(base) + HOSTS as u32 - 1);
+    let range = format!("{base}-{last}");
     vigie(
         &[
             "scan",
@@ -199,30 +205,29 @@ fn counts(m: &[ManifestEntry]) -> (usize, usize, usize) {
     (ex.len(), n("vulnerable"), n("patched"))
 }
 
-#[test]
-fn diff_and_history_list_exactly_the_fleet_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("vigie.db");
-    let before = with_fleet(BTreeMap::new(), |m| {
-        let out = scan(&db);
+/// Scan, change the fleet, rescan; `diff` and `history` must say what
+/// the manifests say.
+fn remediation_story(db: &Path, base: Ipv4Addr) {
+    let before = with_fleet(base, BTreeMap::new(), |m| {
+        let out = scan(db, base);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         m.to_vec()
     });
-    let after = with_fleet(changed_fleet(&before), |m| {
-        let out = scan(&db);
+    let after = with_fleet(base, changed_fleet(&before), |m| {
+        let out = scan(db, base);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         m.to_vec()
     });
 
-    let diff = vigie(&["diff"], &db);
+    let diff = vigie(&["diff"], db);
     let text = String::from_utf8(diff.stdout).unwrap();
     assert_eq!(text, expected_diff(&before, &after));
     // A server came back vulnerable: the diff is a finding.
     assert_eq!(diff.status.code(), Some(1));
 
-    let history = vigie(&["history"], &db);
+    let history = vigie(&["history"], db);
     assert_eq!(history.status.code(), Some(1), "still vulnerable servers");
     let text = String::from_utf8(history.stdout).unwrap();
     let rows: Vec<Vec<&str>> =
@@ -237,4 +242,19 @@ fn diff_and_history_list_exactly_the_fleet_changes() {
         );
     }
     assert!(counts(&after).1 < counts(&before).1, "fewer vulnerable");
+}
+
+#[test]
+fn diff_and_history_list_exactly_the_fleet_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    remediation_story(&dir.path().join("vigie.db"), BASE);
+}
+
+/// Issue 13: the same story with the history in PostgreSQL.
+#[test]
+fn diff_and_history_list_exactly_the_fleet_changes_on_postgresql() {
+    let Some(db) = vigie_pgtest::database("history_lab") else {
+        return;
+    };
+    remediation_story(Path::new(db.url()), BASE_PG);
 }

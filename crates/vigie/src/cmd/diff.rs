@@ -17,8 +17,9 @@ use crate::exit::Outcome;
 /// Arguments of `vigie diff`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// History database (default: `$XDG_DATA_HOME/vigie/vigie.db`).
-    #[arg(long)]
+    /// History database: an SQLite file (default:
+    /// `$XDG_DATA_HOME/vigie/vigie.db`) or `postgres://user@host/db`.
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Two run ids, earlier first (default: the last two scan runs).
     #[arg(num_args = 0..=2)]

@@ -13,8 +13,9 @@ use crate::exit::Outcome;
 /// Arguments of `vigie history`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// History database (default: `$XDG_DATA_HOME/vigie/vigie.db`).
-    #[arg(long)]
+    /// History database: an SQLite file (default:
+    /// `$XDG_DATA_HOME/vigie/vigie.db`) or `postgres://user@host/db`.
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Record these scan or hunt JSONL files as runs first (one run per
     /// file).
@@ -116,32 +117,79 @@ pub(crate) struct RecordingWriter<W: Write> {
     line: Vec<u8>,
     warned: bool,
     path: PathBuf,
+    part: Option<String>,
 }
 
 /// A run recorded by a [`RecordingWriter`].
 pub(crate) struct RecordedRun {
     path: PathBuf,
     run: vigie_store::RunId,
+    /// The part of a named run this process recorded.
+    part: Option<String>,
+}
+
+/// A named run shared by the shards of one scan (`--run-name`).
+pub(crate) struct SharedRun<'a> {
+    /// The run's name.
+    pub(crate) label: &'a str,
+    /// This process's part (`K/N`).
+    pub(crate) part: String,
+    /// How many parts (N).
+    pub(crate) parts: u32,
 }
 
 /// Mark a recorded run finished (only when it ran to completion; an
-/// interrupted run stays unfinished in `vigie history`).
+/// interrupted run stays unfinished in `vigie history`); a part of a
+/// named run finishes the run only when it was the last part.
 pub(crate) fn finish_run(run: &RecordedRun) -> anyhow::Result<()> {
-    Ok(Store::open(&run.path)?.finish_run(run.run)?)
+    let mut store = Store::open(&run.path)?;
+    match &run.part {
+        None => store.finish_run(run.run)?,
+        Some(part) => {
+            if store.finish_part(run.run, part)? {
+                eprintln!("vigie: run {} finished (all parts)", run.run);
+            } else {
+                eprintln!(
+                    "vigie: part {part} of run {} finished; the run waits \
+                     for its other parts",
+                    run.run
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 impl<W: Write> RecordingWriter<W> {
-    /// Open the database (`None`: the default place) and start a run.
+    /// Open the database (`None`: the default place) and start a run,
+    /// or join the named run `shared`.
     pub(crate) fn new(
         inner: W,
         db: Option<&std::path::Path>,
         kind: RunKind,
         meta: &str,
+        shared: Option<SharedRun<'_>>,
     ) -> anyhow::Result<Self> {
         let path = db_path(db)?;
         let mut store = Store::open(&path)?;
-        let run = store.begin_run(kind, meta)?;
-        eprintln!("vigie: recording run {run} in {}", path.display());
+        let (run, part) = match shared {
+            None => (store.begin_run(kind, meta)?, None),
+            Some(s) => {
+                let run =
+                    store.join_run(kind, s.label, &s.part, s.parts, meta)?;
+                (run, Some(s.part))
+            }
+        };
+        // the location shown redacts a PostgreSQL password
+        match &part {
+            None => {
+                eprintln!("vigie: recording run {run} in {}", store.location())
+            }
+            Some(p) => eprintln!(
+                "vigie: recording part {p} of run {run} in {}",
+                store.location()
+            ),
+        }
         Ok(RecordingWriter {
             inner,
             store,
@@ -149,6 +197,7 @@ impl<W: Write> RecordingWriter<W> {
             line: Vec::new(),
             warned: false,
             path,
+            part,
         })
     }
 
@@ -181,7 +230,11 @@ impl<W: Write> RecordingWriter<W> {
 
     /// The run being recorded, to finish it once the writer is dropped.
     pub(crate) fn run(&self) -> RecordedRun {
-        RecordedRun { path: self.path.clone(), run: self.run }
+        RecordedRun {
+            path: self.path.clone(),
+            run: self.run,
+            part: self.part.clone(),
+        }
     }
 }
 

@@ -80,8 +80,9 @@ pub struct Args {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Also record the hunt in this history database.
-    #[arg(long, value_name = "FILE")]
+    /// Also record the hunt in this history database (an SQLite file or
+    /// `postgres://user@host/db`).
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// Worker threads (0: one per core; at most 256).
     #[arg(long, default_value_t = 0, value_parser = parse_threads)]
@@ -148,7 +149,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         anyhow::bail!("--live hunts a Windows server from itself");
     }
     let opts = options(&args);
-    for target in [&args.out, &args.db].into_iter().flatten() {
+    let file_db = args
+        .db
+        .as_ref()
+        .filter(|d| !d.to_str().is_some_and(vigie_store::is_postgres_url));
+    for target in [args.out.as_ref(), file_db].into_iter().flatten() {
         refuse_inside_evidence(target, &opts)?;
     }
     let bar = progress_bar(args.no_progress);

@@ -25,8 +25,9 @@ pub enum Format {
 pub struct Args {
     /// Scan or hunt JSONL files (`-` for stdin).
     pub files: Vec<PathBuf>,
-    /// Read a stored run instead (see `vigie history`).
-    #[arg(long)]
+    /// Read a stored run instead (see `vigie history`): an SQLite file
+    /// or `postgres://user@host/db`.
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// The stored run to report on (default: the latest).
     #[arg(long, requires = "db")]

@@ -111,10 +111,18 @@ pub struct Args {
     /// Specs per chunk of a streamed target list (tests set it small).
     #[arg(long, hide = true)]
     pub list_chunk: Option<usize>,
-    /// Also record the run in this history database (see `vigie
+    /// Also record the run in this history database, an SQLite file or
+    /// `postgres://user@host/db` shared by many scanners (see `vigie
     /// history`; `--db ''` for the default place).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
+    /// With --db: record into the run NAME, shared by every shard of one
+    /// scan (give each `--shard K/N` of the scan the same NAME, e.g.
+    /// `2026-w48`): one run in `history`, `diff` and `report`, finished
+    /// when all N shards are. Without it each process records a run of
+    /// its own.
+    #[arg(long, value_name = "NAME", requires = "db")]
+    pub run_name: Option<String>,
 }
 
 /// Targets in flight by default: enough that the tarpits and slow
@@ -353,11 +361,24 @@ fn open_sink(args: &Args, resuming: bool) -> anyhow::Result<Sink> {
     if let Some(db) = &args.db {
         let db = (!db.as_os_str().is_empty()).then_some(db.as_path());
         let kind = vigie_store::RunKind::Scan;
+        let shared = match &args.run_name {
+            Some(label) => {
+                let shard = vigie_targets::Shard::parse(&args.shard)?;
+                Some(crate::cmd::history::SharedRun {
+                    label,
+                    part: format!("{}/{}", shard.index + 1, shard.count),
+                    parts: u32::try_from(shard.count)
+                        .context("--shard: too many shards")?,
+                })
+            }
+            None => None,
+        };
         sink.recorder = Some(crate::cmd::history::RecordingWriter::new(
             std::io::sink(),
             db,
             kind,
             "vigie scan",
+            shared,
         )?);
     }
     Ok(sink)
