@@ -5,7 +5,7 @@
 //! | 0 | ran, nothing to report (patched, clean) |
 //! | 1 | findings: vulnerable build or host, evidence of compromise |
 //! | 2 | fatal or usage error: the run could not do its job |
-//! | 3 | ran to the end, but some inputs had errors (listed in the output) |
+//! | 3 | nothing found, but incomplete: input errors, or an inconclusive hunt |
 //!
 //! A closed stdout (`vigie ... | head`) is not an error: exit 0 quietly, as
 //! ripgrep does.

@@ -11,13 +11,14 @@ mod logging;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Find, judge and hunt on-premises Microsoft Exchange servers.
 ///
 /// Exit codes: 0 nothing to report, 1 findings (vulnerable build or host,
-/// evidence of compromise), 2 fatal or usage error, 3 finished but some
-/// inputs had errors (they are listed in the output).
+/// evidence of compromise), 2 fatal or usage error, 3 finished, nothing
+/// found, but incomplete: some inputs had errors (they are listed in the
+/// output) or a hunt is inconclusive.
 #[derive(Debug, Parser)]
 #[command(name = "vigie", version, about, long_about = None)]
 struct Cli {
@@ -48,6 +49,10 @@ enum Command {
     Notify(cmd::notify::Args),
     /// Show what vigie does on built-in examples (no network but loopback).
     Demo(cmd::demo::Args),
+    /// Write a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(cmd::completions::Args),
+    /// Write the man page (roff), generated from this command line.
+    Man(cmd::completions::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,8 @@ fn main() -> ExitCode {
         Command::History(args) => cmd::history::run(args),
         Command::Notify(args) => cmd::notify::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Man(args) => cmd::completions::man(args, Cli::command()),
     };
     exit::finish(result)
 }

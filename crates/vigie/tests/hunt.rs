@@ -197,6 +197,24 @@ fn out_writes_every_file_and_escapes_attacker_text() {
     assert_eq!(v["host"], "EX01");
 }
 
+/// The README's and docs/hunt.md's exit-code tables must give an
+/// inconclusive hunt the code the binary returns (3): the README once said 1.
+#[test]
+fn documented_exit_code_of_an_inconclusive_hunt_is_three() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for doc in ["README.md", "docs/hunt.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        let row = |code: &str| {
+            text.lines()
+                .find(|l| l.starts_with(&format!("| {code} |")))
+                .unwrap_or_else(|| panic!("{doc}: no exit code {code} row"))
+                .to_lowercase()
+        };
+        assert!(row("3").contains("inconclusive"), "{doc}: code 3 row");
+        assert!(!row("1").contains("conclude"), "{doc}: code 1 row");
+    }
+}
+
 #[test]
 fn exit_codes_tell_clean_inconclusive_and_fatal_apart() {
     let dir = tempfile::tempdir().unwrap();

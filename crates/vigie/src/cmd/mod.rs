@@ -1,6 +1,7 @@
 //! One module per subcommand: arguments, validation, and wiring.
 
 pub mod check;
+pub mod completions;
 pub mod demo;
 pub mod diff;
 pub mod history;
