@@ -44,8 +44,8 @@ pub fn label(source: LogSource) -> &'static str {
         LogSource::Iis => "IIS W3C",
         LogSource::Evtx => "Windows event logs (EVTX)",
         LogSource::EventJson => "Event exports (JSON)",
-        LogSource::RpsHttp => "Exchange Remote PowerShell (Rps_Http)",
-        LogSource::Cmdlet => "Exchange cmdlet logs (CmdletInfra)",
+        LogSource::RpsHttp => "Exchange Rps_Http",
+        LogSource::Cmdlet => "Exchange cmdlet logs",
     }
 }
 

@@ -92,7 +92,7 @@ fn rps_http_foreign_client_is_owassrf_benign_clients_are_not() {
 /// A file without a header is read with CrowdStrike's fixed columns.
 #[test]
 fn rps_http_without_header_uses_the_scripts_columns() {
-    let mut cols = vec![""; 38];
+    let mut cols = [""; 38];
     cols[0] = "2022-12-15T10:02:11.208Z";
     cols[9] = "/powershell";
     cols[12] = "CONTOSO\\alice";
