@@ -362,11 +362,17 @@ fn forge_persistence(root: &Path, host: &str) -> anyhow::Result<()> {
                  Exchange.Data.Transport.Routing.RoutingAgentFactory\" \
                  classFactory=\"Hygiene.RoutingFactory\" assemblyPath=\"C:\\\
                  ProgramData\\Microsoft\\Crypto\\hygiene.dll\" enabled=\"true\" />\r\n";
-    write(
-        root,
-        &format!("{EXCHANGE}/TransportRoles/Shared/agents.config"),
-        agents_config(rogue).as_bytes(),
-    )
+    let agents = format!("{EXCHANGE}/TransportRoles/Shared/agents.config");
+    write(root, &agents, agents_config(rogue).as_bytes())?;
+    // Dated as the intruder's change (2022-12-15T10:05:00Z), so the
+    // finding sits in the timeline after the OWASSRF request.
+    let changed =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_671_098_700);
+    std::fs::File::options()
+        .write(true)
+        .open(root.join(&agents))?
+        .set_modified(changed)?;
+    Ok(())
 }
 
 /// A server whose logs hold records on every day from before the first
