@@ -116,7 +116,20 @@ pub const NEEDLES: &[&str] = &[
     "-transportagent",
     "set-mailbox",
     "binaryformatter.deserialize",
+    "agents.config",
 ];
+
+/// A transport agent configuration written by a process outside the
+/// Exchange install tree (Sysmon 11): how a rogue agent gets registered
+/// by hand (EVTX-to-MITRE-Attack's "Exchange transport config modified"
+/// sample: notepad++ editing `agents.config`).
+pub const AGENTS_WRITE: Rule = Rule {
+    id: "VG-EV-007",
+    title: "Transport agent configuration written by a non-Exchange process",
+    family: Family::Persistence,
+    cves: &[],
+    attack: &["T1505.002"],
+};
 
 /// CVE-2021-42321: Microsoft's check for exploitation attempts (Nov
 /// 2021 security update post): an error of `MSExchange Common` whose
@@ -292,6 +305,9 @@ pub fn check_event(
                     .find(|s| !s.is_empty())
                     .unwrap_or("");
             aspx_write(scan, target, ev.str("Image"), number, ts);
+            if sysmon {
+                agents_write(scan, target, ev.str("Image"), number, ts);
+            }
         }
         (true, Some(1)) | (false, Some(4688)) => {
             let parent = [ev.str("ParentImage"), ev.str("ParentProcessName")]
@@ -315,6 +331,33 @@ pub fn check_event(
     }
     um_cast(scan, ev, msg, number, ts);
     deserialize(scan, ev, msg, number, ts);
+}
+
+/// `...\TransportRoles\...\*agents.config` written by an image that is
+/// not under the same install root.
+fn agents_write(
+    scan: &mut Scan,
+    target: &str,
+    image: &str,
+    n: u64,
+    ts: Option<Ts>,
+) {
+    let t = target.to_ascii_lowercase();
+    let Some(i) = t.find(r"\transportroles\") else { return };
+    if !t.ends_with("agents.config")
+        || image.to_ascii_lowercase().starts_with(&t[..=i])
+    {
+        return;
+    }
+    let mut d = BTreeMap::new();
+    d.insert("written_path".into(), target.to_string());
+    d.insert("image".into(), image.to_string());
+    d.insert(
+        "references".into(),
+        "https://attack.mitre.org/techniques/T1505/002/".into(),
+    );
+    let s = format!("{target} written by {image}");
+    scan.push(&AGENTS_WRITE, Grade::Attempt, n, ts, s, d);
 }
 
 /// CVE-2021-42321, as Microsoft's one-line check reads it.
@@ -383,11 +426,26 @@ fn ends_with_any(path: &str, names: &[&str]) -> bool {
 /// "Cmdlet suceeded. Cmdlet Set-X, parameters ...": the name is the
 /// first word after "cmdlet " that holds a verb-noun dash; the
 /// parameters follow `parameters `.
+///
+/// An EVTX record carries no rendered message: its data values come
+/// one per line, the cmdlet name first and its parameters second (as
+/// `MSExchange CmdletLogs` writes them); that shape is read too.
 fn cmdlet_parts(msg: &str) -> Option<(&str, &str)> {
     let l = msg.to_ascii_lowercase();
-    let start = l.match_indices("cmdlet ").map(|(i, _)| i + 7).find(|&i| {
-        l[i..].split([',', ' ']).next().is_some_and(|w| w.contains('-'))
-    })?;
+    let Some(start) =
+        l.match_indices("cmdlet ").map(|(i, _)| i + 7).find(|&i| {
+            l[i..].split([',', ' ']).next().is_some_and(|w| w.contains('-'))
+        })
+    else {
+        let mut lines = msg.lines();
+        let name = lines.next()?.trim();
+        let verb_noun = name.split_once('-').is_some_and(|(v, n)| {
+            !v.is_empty()
+                && !n.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        return verb_noun.then(|| (name, lines.next().unwrap_or("").trim()));
+    };
     let rest = &msg[start..];
     let name = rest.split([',', ' ']).next().unwrap_or("");
     let params = rest
@@ -402,9 +460,10 @@ fn persist_cmdlet(scan: &mut Scan, msg: &str, n: u64, ts: Option<Ts>) {
     let Some((name, params)) = cmdlet_parts(msg) else { return };
     let Some(j) = persist::classify(name, params) else { return };
     let l = msg.to_ascii_lowercase();
+    // A failed run logs the exception (EVTX data) or says so.
     let ok = if l.contains("succeeded") || l.contains("suceeded") {
         Some(true)
-    } else if l.contains("failed") {
+    } else if l.contains("failed") || l.contains("exception") {
         Some(false)
     } else {
         None
