@@ -24,13 +24,15 @@ use vigie_model::{Family, Finding, Grade, Severity, SourceRef};
 use days::DaySet;
 
 /// Every log source, in report order.
-pub const ALL_SOURCES: [LogSource; 6] = [
+pub const ALL_SOURCES: [LogSource; 8] = [
     LogSource::HttpProxy,
     LogSource::EcpServer,
     LogSource::OabGenerator,
     LogSource::Iis,
     LogSource::Evtx,
     LogSource::EventJson,
+    LogSource::RpsHttp,
+    LogSource::Cmdlet,
 ];
 
 /// Human name of a source.
@@ -42,6 +44,8 @@ pub fn label(source: LogSource) -> &'static str {
         LogSource::Iis => "IIS W3C",
         LogSource::Evtx => "Windows event logs (EVTX)",
         LogSource::EventJson => "Event exports (JSON)",
+        LogSource::RpsHttp => "Exchange Rps_Http",
+        LogSource::Cmdlet => "Exchange cmdlet logs",
     }
 }
 
@@ -55,27 +59,36 @@ pub fn label(source: LogSource) -> &'static str {
 /// - ProxyNotShell/OWASSRF: GTSC met it in incidents from early August
 ///   2022; the window starts on 1 August.
 /// - ProxyToken: made public by ZDI on 30 August 2021.
+/// - OWASSRF: a bypass of the ProxyNotShell URL rewrite mitigation that
+///   Microsoft published on 29 September 2022 (CrowdStrike, 20 December
+///   2022, met it in Play ransomware intrusions); the window starts there.
 pub fn first_exploitation(family: Family) -> Option<NaiveDate> {
     let (y, m, d) = match family {
         Family::ProxyLogon => (2021, 1, 1),
         Family::ProxyShell => (2021, 8, 1),
         Family::ProxyNotShell => (2022, 8, 1),
+        Family::Owassrf => (2022, 9, 29),
         Family::ProxyToken => (2021, 8, 30),
-        Family::PostExploitation | Family::Other => return None,
+        Family::PostExploitation | Family::Persistence | Family::Other => {
+            return None;
+        }
     };
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
 /// The logs whose rules can see a family's exploitation. ProxyLogon's
-/// SSRF shows in HttpProxy (and its IIS requests); the later chains only
-/// in IIS logs.
+/// SSRF shows in HttpProxy (and its IIS requests); ProxyShell and
+/// ProxyToken only in IIS logs; the remote PowerShell chains of 2022 in
+/// IIS, HttpProxy and the back end's Rps_Http log (a day counts if any
+/// has it).
 pub fn sources_for(family: Family) -> &'static [LogSource] {
     match family {
         Family::ProxyLogon => &[LogSource::HttpProxy, LogSource::Iis],
-        Family::ProxyShell | Family::ProxyNotShell | Family::ProxyToken => {
-            &[LogSource::Iis]
+        Family::ProxyShell | Family::ProxyToken => &[LogSource::Iis],
+        Family::ProxyNotShell | Family::Owassrf => {
+            &[LogSource::HttpProxy, LogSource::Iis, LogSource::RpsHttp]
         }
-        Family::PostExploitation | Family::Other => &[],
+        Family::PostExploitation | Family::Persistence | Family::Other => &[],
     }
 }
 
@@ -205,6 +218,7 @@ impl Coverage {
             Family::ProxyLogon,
             Family::ProxyShell,
             Family::ProxyNotShell,
+            Family::Owassrf,
             Family::ProxyToken,
         ]
         .into_iter()

@@ -170,10 +170,12 @@ pub fn hunt(
     sort_findings(&mut findings);
 
     let landmarks = &files.walk.landmarks;
+    let persistence_seen = persistence_seen(&coverage, files.agent_configs);
     let ctx = verdict::Context {
         coverage: &coverage,
         web_folders_seen: !landmarks.exchange.is_empty()
             || landmarks.volume_roots.iter().any(|r| has_inetpub(r)),
+        persistence_seen: &persistence_seen,
     };
     let (overall, families) = verdict::judge(&findings, &ctx);
     let host = opts
@@ -218,6 +220,30 @@ pub fn hunt(
     Ok(HuntOutput { report, timeline, notes })
 }
 
+/// What the persistence rules read, one phrase each: the cmdlet logs and
+/// the transport agent configurations (the MSExchange Management log
+/// counts with the event logs, which every hunt lists anyway).
+fn persistence_seen(
+    cov: &coverage::Coverage,
+    agent_configs: u64,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let cmdlet_files = cov
+        .sources
+        .iter()
+        .find(|c| c.source == LogSource::Cmdlet)
+        .map_or(0, |c| c.files);
+    if cmdlet_files > 0 {
+        seen.push(format!("{cmdlet_files} cmdlet log file(s)"));
+    }
+    if agent_configs > 0 {
+        seen.push(format!(
+            "{agent_configs} transport agent configuration file(s)"
+        ));
+    }
+    seen
+}
+
 fn has_inetpub(volume_root: &Path) -> bool {
     std::fs::read_dir(volume_root).is_ok_and(|rd| {
         rd.flatten().any(|e| e.file_name().eq_ignore_ascii_case("inetpub"))
@@ -233,6 +259,7 @@ struct FilesPhase {
     webshell_urls: BTreeSet<String>,
     logs: Vec<LogFile>,
     bytes_read: u64,
+    agent_configs: u64,
     walk: WalkSummary,
 }
 
@@ -251,6 +278,7 @@ impl FilesPhase {
         self.webshell_urls.extend(other.webshell_urls);
         self.logs.extend(other.logs);
         self.bytes_read += other.bytes_read;
+        self.agent_configs += other.agent_configs;
     }
 }
 
@@ -296,6 +324,8 @@ fn files_phase(
                                     part.timeline.extend(o.timeline);
                                     part.errors.extend(o.errors);
                                     part.bytes_read += o.bytes_read;
+                                    part.agent_configs +=
+                                        u64::from(o.agent_config);
                                     part.webshell_urls.extend(o.webshell_url);
                                 }
                             }

@@ -14,12 +14,14 @@ use vigie_model::{Family, Finding, Grade, Verdict};
 pub use crate::coverage::sources_for;
 use crate::coverage::{Coverage, label, show_range};
 
-/// The families always judged, in report order (`Other` is listed only
-/// when it has findings).
-pub const JUDGED: [Family; 5] = [
+/// The families always judged, in report order (`Persistence` is listed
+/// when its evidence was seen or it has findings, `Other` only when it
+/// has findings).
+pub const JUDGED: [Family; 6] = [
     Family::ProxyLogon,
     Family::ProxyShell,
     Family::ProxyNotShell,
+    Family::Owassrf,
     Family::ProxyToken,
     Family::PostExploitation,
 ];
@@ -32,6 +34,10 @@ pub struct Context<'a> {
     /// Whether Exchange's or IIS's web folders were on the evidence, so
     /// the on-disk web shell checks had something to look at.
     pub web_folders_seen: bool,
+    /// What the persistence rules read, one phrase each (`3 cmdlet log
+    /// file(s)`, `transport agent configuration`); empty when none of it
+    /// was in the evidence.
+    pub persistence_seen: &'a [String],
 }
 
 /// The server's verdict and the per-family ones.
@@ -41,6 +47,11 @@ pub fn judge(
 ) -> (Verdict, Vec<FamilyVerdict>) {
     let mut families: Vec<FamilyVerdict> =
         JUDGED.iter().map(|&f| family(f, findings, ctx)).collect();
+    if !ctx.persistence_seen.is_empty()
+        || findings.iter().any(|f| f.family == Family::Persistence)
+    {
+        families.push(family(Family::Persistence, findings, ctx));
+    }
     if findings.iter().any(|f| f.family == Family::Other) {
         families.push(family(Family::Other, findings, ctx));
     }
@@ -99,6 +110,16 @@ fn quiet(
     window: Option<&ExposureWindow>,
     ctx: &Context<'_>,
 ) -> (Verdict, String) {
+    if fam == Family::Persistence {
+        return (
+            Verdict::Clean,
+            format!(
+                "no mailbox rule, export, grant, rogue transport agent or \
+                 page change found in: {}",
+                ctx.persistence_seen.join(", ")
+            ),
+        );
+    }
     let Some(w) = window else {
         return if ctx.web_folders_seen {
             (

@@ -73,3 +73,41 @@ fn real_evtx_files_parse_with_coverage() {
     }
     assert_eq!(total, 3);
 }
+
+/// Real persistence attempts (EVTX-to-MITRE-Attack, CC0): the failed
+/// `Install-TransportAgent` of a rogue agent (MSExchange Management,
+/// EVTX data with no rendered message) and `agents.config` edited by
+/// notepad++ (Sysmon 11) are both findings of the Persistence family.
+#[test]
+fn real_transport_agent_attempts_are_persistence_findings() {
+    let dir = Path::new(FIXTURES).join("evtx-to-mitre");
+    let scan = |name: &str| {
+        scan_log(&dir.join(name), LogSource::Evtx, &LogScanOptions::default())
+    };
+    let r = scan("ID6-Failed_to_install_an_Exchange_transport_agent.evtx");
+    let install = r
+        .findings
+        .iter()
+        .find(|f| {
+            f.details
+                .get("cmdlet")
+                .is_some_and(|c| c == "Install-TransportAgent")
+        })
+        .unwrap_or_else(|| panic!("{:?}", r.findings));
+    assert_eq!(install.rule_id, "VG-EV-005");
+    assert_eq!(install.family, vigie_model::Family::Persistence);
+    // It failed (the assembly did not exist): intent, not access.
+    assert_eq!(install.grade, vigie_model::Grade::Attempt);
+    assert!(install.details["parameters"].contains("NetshHelperBeacon.dll"));
+    let r = scan("ID11-Exchange_transport_config_modified.evtx");
+    let write = r
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "VG-EV-007")
+        .unwrap_or_else(|| panic!("{:?}", r.findings));
+    assert!(
+        write.details["written_path"]
+            .ends_with(r"TransportRoles\Shared\agents.config")
+    );
+    assert!(write.details["image"].ends_with("notepad++.exe"));
+}

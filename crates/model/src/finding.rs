@@ -51,7 +51,8 @@ pub enum Family {
     ProxyLogon,
     /// CVE-2021-34473, -34523, -31207 (2021).
     ProxyShell,
-    /// CVE-2022-41040, -41082 and the OWASSRF variant CVE-2022-41080.
+    /// CVE-2022-41040, -41082: the autodiscover SSRF to remote
+    /// PowerShell (2022).
     ProxyNotShell,
     /// CVE-2021-33766.
     ProxyToken,
@@ -59,28 +60,41 @@ pub enum Family {
     PostExploitation,
     /// Anything not tied to one family.
     Other,
+    /// CVE-2022-41080 + CVE-2022-41082: remote PowerShell reached through
+    /// OWA, bypassing the ProxyNotShell URL rewrite mitigation (late
+    /// 2022). Declared after the older families so their order (and
+    /// stored reports) stay as they were.
+    Owassrf,
+    /// Access kept beyond web shells: mailbox rules and exports,
+    /// permission and role grants, transport agents, virtual directory
+    /// and Outlook on the web page changes.
+    Persistence,
 }
 
 impl Family {
     /// All families, in report order.
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 8] = [
         Family::ProxyLogon,
         Family::ProxyShell,
         Family::ProxyNotShell,
+        Family::Owassrf,
         Family::ProxyToken,
         Family::PostExploitation,
+        Family::Persistence,
         Family::Other,
     ];
 
-    /// Human name, e.g. `ProxyNotShell/OWASSRF`.
+    /// Human name, e.g. `ProxyNotShell`.
     pub fn label(self) -> &'static str {
         match self {
             Family::ProxyLogon => "ProxyLogon",
             Family::ProxyShell => "ProxyShell",
-            Family::ProxyNotShell => "ProxyNotShell/OWASSRF",
+            Family::ProxyNotShell => "ProxyNotShell",
+            Family::Owassrf => "OWASSRF",
             Family::ProxyToken => "ProxyToken",
             Family::PostExploitation => "Web shell / post-exploitation",
             Family::Other => "Other",
+            Family::Persistence => "Persistence",
         }
     }
 }

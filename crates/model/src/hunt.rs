@@ -34,6 +34,13 @@ pub enum LogSource {
     Evtx,
     /// JSON or JSONL event exports.
     EventJson,
+    /// Remote PowerShell requests as the back end saw them:
+    /// `Logging\CmdletInfra\Powershell-Proxy\Http\Rps_Http_*.log`
+    /// (what CrowdStrike's Rps_Http-IOC script reads).
+    RpsHttp,
+    /// Cmdlet logs: `Logging\CmdletInfra\{LocalPowerShell,Powershell-Proxy,
+    /// ...}\Cmdlet\*.log` (every Exchange cmdlet run, by whom).
+    Cmdlet,
 }
 
 /// How much one log source covers: the days (UTC) for which it holds

@@ -32,6 +32,31 @@ fn demo_runs_every_section_and_writes_its_reports() {
     ] {
         assert!(out.join(file).is_file(), "{file} not written");
     }
+    // What the intruder kept on EXCH01 after ProxyLogon: an OWASSRF
+    // request, the forwarding inbox rule it created and a rogue
+    // transport agent, each reported; EXCH02's stock agents and routine
+    // cmdlets leave Persistence clean.
+    let hunts = std::fs::read_to_string(out.join("hunt/hunts.jsonl")).unwrap();
+    let reports: Vec<serde_json::Value> =
+        hunts.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rules = |i: usize| -> Vec<String> {
+        reports[i]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for id in ["VG-RPS-001", "VG-CMD-001", "VG-TA-002"] {
+        assert!(rules(0).iter().any(|r| r == id), "{id} missing on EXCH01");
+    }
+    assert!(rules(1).is_empty(), "{:?}", rules(1));
+    for line in ["OWASSRF", "Persistence"] {
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(line)),
+            "{line} family missing:\n{stdout}"
+        );
+    }
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("EXCH01"), "the combined report lacks the hunt");
 }

@@ -437,9 +437,15 @@ fn a_deleted_week_of_logs_is_a_gap_finding() {
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     assert_eq!(gaps[0]["details"]["from"], "2022-09-01");
     assert_eq!(gaps[0]["details"]["to"], "2022-09-30");
-    // ProxyLogon is still seen through HttpProxy; ProxyNotShell is not.
+    // ProxyLogon, and since HttpProxy is read for the autodiscover and
+    // OWA routes to remote PowerShell, ProxyNotShell and OWASSRF, are
+    // still seen through HttpProxy; ProxyShell (IIS only) is not.
     assert_eq!(doc["families"][0]["verdict"], "clean");
-    assert_eq!(doc["families"][2]["verdict"], "inconclusive");
+    assert_eq!(doc["families"][1]["family"], "proxy_shell");
+    assert_eq!(doc["families"][1]["verdict"], "inconclusive");
+    assert_eq!(doc["families"][2]["verdict"], "clean");
+    assert_eq!(doc["families"][3]["family"], "owassrf");
+    assert_eq!(doc["families"][3]["verdict"], "clean");
 }
 
 fn utf16le(text: &str, bom: bool) -> Vec<u8> {

@@ -53,7 +53,7 @@ fn files_merge_per_source_with_their_days_and_gaps() {
         ],
         WindowOptions::default(),
     );
-    assert_eq!(cov.sources.len(), 6);
+    assert_eq!(cov.sources.len(), 8);
     assert_eq!(cov.last_day, Some(d("2022-12-31")));
     let iis = &cov.sources[3];
     assert_eq!(iis.files, 2);

@@ -10,7 +10,7 @@ use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
 use super::common::{Rule, Scan, parse_time};
-use super::tpl;
+use super::{persist, tpl};
 
 /// Exchange management cmdlet used by the exploit chains.
 pub const CMDLET: Rule = Rule {
@@ -103,7 +103,53 @@ pub const NEEDLES: &[&str] = &[
     "umworkerprocess.exe",
     "umservice.exe",
     "system.invalidcastexception",
+    // The persistence cmdlets (`persist::NEEDLES`, checked equal in a
+    // test).
+    "-inboxrule",
+    "-mailboxexportrequest",
+    "-managementroleassignment",
+    "add-mailboxpermission",
+    "add-recipientpermission",
+    "add-adpermission",
+    "-transportrule",
+    "virtualdirectory",
+    "-transportagent",
+    "set-mailbox",
+    "binaryformatter.deserialize",
+    "agents.config",
 ];
+
+/// A transport agent configuration written by a process outside the
+/// Exchange install tree (Sysmon 11): how a rogue agent gets registered
+/// by hand (EVTX-to-MITRE-Attack's "Exchange transport config modified"
+/// sample: notepad++ editing `agents.config`).
+pub const AGENTS_WRITE: Rule = Rule {
+    id: "VG-EV-007",
+    title: "Transport agent configuration written by a non-Exchange process",
+    family: Family::Persistence,
+    cves: &[],
+    attack: &["T1505.002"],
+};
+
+/// CVE-2021-42321: Microsoft's check for exploitation attempts (Nov
+/// 2021 security update post): an error of `MSExchange Common` whose
+/// message holds `BinaryFormatter.Deserialize`.
+pub const DESERIALIZE: Rule = Rule {
+    id: "VG-EV-006",
+    title: "Exchange deserialization error (CVE-2021-42321 attempt)",
+    family: Family::Other,
+    cves: &["CVE-2021-42321"],
+    attack: &["T1190"],
+};
+
+/// A persistence cmdlet in the MSExchange Management log.
+pub const MGMT_PERSIST: Rule = Rule {
+    id: "VG-EV-005",
+    title: "Exchange cmdlet for mailbox abuse or persistence (MSExchange Management)",
+    family: Family::Persistence,
+    cves: &[],
+    attack: &["T1098", "T1114"],
+};
 
 /// A flat view of one event.
 pub struct Event<'a> {
@@ -244,8 +290,10 @@ pub fn check_event(
     let id = ev.id();
     let msg = ev.str("Message");
     let channel = ev.str("Channel");
-    if channel.eq_ignore_ascii_case("MSExchange Management") {
-        cmdlet(scan, msg, number, ts);
+    if channel.eq_ignore_ascii_case("MSExchange Management")
+        && !cmdlet(scan, msg, number, ts)
+    {
+        persist_cmdlet(scan, msg, number, ts);
     }
     let sysmon =
         ev.str("SourceName").contains("Sysmon") || channel.contains("Sysmon");
@@ -257,6 +305,9 @@ pub fn check_event(
                     .find(|s| !s.is_empty())
                     .unwrap_or("");
             aspx_write(scan, target, ev.str("Image"), number, ts);
+            if sysmon {
+                agents_write(scan, target, ev.str("Image"), number, ts);
+            }
         }
         (true, Some(1)) | (false, Some(4688)) => {
             let parent = [ev.str("ParentImage"), ev.str("ParentProcessName")]
@@ -279,6 +330,58 @@ pub fn check_event(
         _ => {}
     }
     um_cast(scan, ev, msg, number, ts);
+    deserialize(scan, ev, msg, number, ts);
+}
+
+/// `...\TransportRoles\...\*agents.config` written by an image that is
+/// not under the same install root.
+fn agents_write(
+    scan: &mut Scan,
+    target: &str,
+    image: &str,
+    n: u64,
+    ts: Option<Ts>,
+) {
+    let t = target.to_ascii_lowercase();
+    let Some(i) = t.find(r"\transportroles\") else { return };
+    if !t.ends_with("agents.config")
+        || image.to_ascii_lowercase().starts_with(&t[..=i])
+    {
+        return;
+    }
+    let mut d = BTreeMap::new();
+    d.insert("written_path".into(), target.to_string());
+    d.insert("image".into(), image.to_string());
+    d.insert(
+        "references".into(),
+        "https://attack.mitre.org/techniques/T1505/002/".into(),
+    );
+    let s = format!("{target} written by {image}");
+    scan.push(&AGENTS_WRITE, Grade::Attempt, n, ts, s, d);
+}
+
+/// CVE-2021-42321, as Microsoft's one-line check reads it.
+fn deserialize(
+    scan: &mut Scan,
+    ev: &Event<'_>,
+    msg: &str,
+    n: u64,
+    ts: Option<Ts>,
+) {
+    if !ev.str("SourceName").eq_ignore_ascii_case("MSExchange Common")
+        || !tpl::like(msg, "*BinaryFormatter.Deserialize*")
+        || ev.level().is_some_and(|l| l != "2")
+    {
+        return;
+    }
+    let mut d = BTreeMap::new();
+    d.insert("message".into(), msg.chars().take(2000).collect());
+    d.insert(
+        "references".into(),
+        "https://techcommunity.microsoft.com/t5/exchange-team-blog/released-november-2021-exchange-server-security-updates/ba-p/2933169".into(),
+    );
+    let s = "MSExchange Common error in BinaryFormatter.Deserialize".into();
+    scan.push(&DESERIALIZE, Grade::Attempt, n, ts, s, d);
 }
 
 /// CVE-2021-26857: a Unified Messaging event with an
@@ -320,22 +423,71 @@ fn ends_with_any(path: &str, names: &[&str]) -> bool {
     names.contains(&name)
 }
 
-fn cmdlet(scan: &mut Scan, msg: &str, n: u64, ts: Option<Ts>) {
+/// "Cmdlet suceeded. Cmdlet Set-X, parameters ...": the name is the
+/// first word after "cmdlet " that holds a verb-noun dash; the
+/// parameters follow `parameters `.
+///
+/// An EVTX record carries no rendered message: its data values come
+/// one per line, the cmdlet name first and its parameters second (as
+/// `MSExchange CmdletLogs` writes them); that shape is read too.
+fn cmdlet_parts(msg: &str) -> Option<(&str, &str)> {
     let l = msg.to_ascii_lowercase();
-    // "Cmdlet suceeded. Cmdlet Set-X, parameters ...": the name is the
-    // first word after "cmdlet " that holds a verb-noun dash.
     let Some(start) =
         l.match_indices("cmdlet ").map(|(i, _)| i + 7).find(|&i| {
             l[i..].split([',', ' ']).next().is_some_and(|w| w.contains('-'))
         })
     else {
-        return;
+        let mut lines = msg.lines();
+        let name = lines.next()?.trim();
+        let verb_noun = name.split_once('-').is_some_and(|(v, n)| {
+            !v.is_empty()
+                && !n.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        return verb_noun.then(|| (name, lines.next().unwrap_or("").trim()));
     };
     let rest = &msg[start..];
     let name = rest.split([',', ' ']).next().unwrap_or("");
     let params = rest
         .split_once("parameters ")
         .map_or("", |(_, p)| p.trim_end_matches('.'));
+    Some((name, params))
+}
+
+/// Mailbox abuse and persistence cmdlets (see `persist`): who ran them
+/// is in the message where the export kept it.
+fn persist_cmdlet(scan: &mut Scan, msg: &str, n: u64, ts: Option<Ts>) {
+    let Some((name, params)) = cmdlet_parts(msg) else { return };
+    let Some(j) = persist::classify(name, params) else { return };
+    let l = msg.to_ascii_lowercase();
+    // A failed run logs the exception (EVTX data) or says so.
+    let ok = if l.contains("succeeded") || l.contains("suceeded") {
+        Some(true)
+    } else if l.contains("failed") || l.contains("exception") {
+        Some(false)
+    } else {
+        None
+    };
+    let mut d = BTreeMap::new();
+    d.insert("cmdlet".into(), name.to_string());
+    d.insert("parameters".into(), params.to_string());
+    d.insert("message".into(), msg.to_string());
+    d.insert(
+        "references".into(),
+        "https://learn.microsoft.com/en-us/exchange/policy-and-compliance/admin-audit-logging/admin-audit-logging".into(),
+    );
+    let s = format!("{name}: {}", j.why);
+    scan.push(&MGMT_PERSIST, persist::grade(&j, ok), n, ts, s, d);
+    if let Some(f) = scan.findings.last_mut() {
+        f.attack = j.attack.iter().map(|s| s.to_string()).collect();
+    }
+}
+
+/// The cmdlets of the 2021 exploit chains (VG-EV-001); `true` if one
+/// fired.
+fn cmdlet(scan: &mut Scan, msg: &str, n: u64, ts: Option<Ts>) -> bool {
+    let l = msg.to_ascii_lowercase();
+    let Some((name, params)) = cmdlet_parts(msg) else { return false };
     let lname = name.to_ascii_lowercase();
     let lp = params.to_ascii_lowercase();
     let why = if lname.ends_with("-oabvirtualdirectory")
@@ -354,7 +506,7 @@ fn cmdlet(scan: &mut Scan, msg: &str, n: u64, ts: Option<Ts>) {
     {
         "certificate request written to a file"
     } else {
-        return;
+        return false;
     };
     let ok = l.contains("succeeded") || l.contains("suceeded");
     let planted = lp.contains("<script") || lp.contains(".aspx");
@@ -367,6 +519,7 @@ fn cmdlet(scan: &mut Scan, msg: &str, n: u64, ts: Option<Ts>) {
     }
     let s = format!("{name}: {why}");
     scan.push(&CMDLET, grade, n, ts, s, d);
+    true
 }
 
 type Ts = chrono::DateTime<chrono::Utc>;

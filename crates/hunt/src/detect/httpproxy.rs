@@ -34,6 +34,39 @@ pub const RESET_VDIR: Rule = Rule {
     attack: &["T1190", "T1505.003"],
 };
 
+/// OWASSRF: remote PowerShell reached through OWA's front end
+/// (`/owa/<mailbox>/powershell`, CVE-2022-41080).
+pub const HP_OWASSRF: Rule = Rule {
+    id: "VG-HP-001",
+    title: "Remote PowerShell reached through OWA (OWASSRF) in HttpProxy log",
+    family: Family::Owassrf,
+    cves: &["CVE-2022-41080", "CVE-2022-41082"],
+    attack: &["T1190"],
+};
+
+/// ProxyNotShell: an authenticated autodiscover SSRF to PowerShell.
+pub const HP_PROXYNOTSHELL: Rule = Rule {
+    id: "VG-HP-002",
+    title: "Autodiscover SSRF to remote PowerShell (ProxyNotShell) in HttpProxy log",
+    family: Family::ProxyNotShell,
+    cves: &["CVE-2022-41040", "CVE-2022-41082"],
+    attack: &["T1190"],
+};
+
+/// ProxyShell: the unauthenticated autodiscover SSRF, with the
+/// `X-Rps-CAT` token decoded.
+pub const HP_PROXYSHELL: Rule = Rule {
+    id: "VG-HP-003",
+    title: "Autodiscover SSRF to remote PowerShell (ProxyShell) in HttpProxy log",
+    family: Family::ProxyShell,
+    cves: &["CVE-2021-34473", "CVE-2021-34523", "CVE-2021-31207"],
+    attack: &["T1190"],
+};
+
+const REF_OWASSRF: &str = "https://www.crowdstrike.com/blog/owassrf-exploit-analysis-and-recommendations/";
+const REF_PNS: &str = "https://www.microsoft.com/en-us/security/blog/2022/09/30/analyzing-attacks-using-the-exchange-vulnerabilities-cve-2022-41040-and-cve-2022-41082/";
+const REF_PS: &str = "https://www.zerodayinitiative.com/blog/2021/8/17/from-pwn2own-2021-a-new-attack-surface-on-microsoft-exchange-proxyshell";
+
 /// Columns copied into a finding's details.
 const DETAIL_COLUMNS: &[(&str, &str)] = &[
     ("urlstem", "url"),
@@ -51,8 +84,11 @@ const DETAIL_COLUMNS: &[(&str, &str)] = &[
 /// fire on it: tails of the `ServerInfo~` anchor and the `Server~`
 /// back-end cookie (the SIMD search keys on a literal's first bytes, and
 /// `ServerLocatorCallTime` puts `server` in every row).
-static LITERALS: LazyLock<Prefilter> =
-    LazyLock::new(|| Prefilter::new(["info~", "ver~"]));
+/// `owershell` also catches `%50owershell`, as ProxyNotShell's public
+/// requests spell it; `rps-cat=` the ProxyShell token.
+static LITERALS: LazyLock<Prefilter> = LazyLock::new(|| {
+    Prefilter::new(["info~", "ver~", "owershell", "rps-cat="])
+});
 
 /// Headers met so far in one file.
 #[derive(Default, Clone)]
@@ -209,6 +245,7 @@ fn check_row(
     let via_anchor = like_serverinfo(anchor);
     let via_cookie = like_backend_cookie(cookie);
     if !via_anchor && !via_cookie {
+        powershell_row(scan, header, row, number, ts);
         return;
     }
     let mut details = BTreeMap::new();
@@ -276,4 +313,65 @@ fn reset_cmdlet(anchor: &str) -> String {
         .find("virtualdirectory")
         .map_or(l.len(), |i| start + i + "virtualdirectory".len());
     anchor[start..end].to_string()
+}
+
+/// Remote PowerShell reached through another front-end protocol: OWA
+/// (OWASSRF) or autodiscover (ProxyShell without a user or with
+/// `X-Rps-CAT`, else ProxyNotShell). Rows of the PowerShell protocol
+/// itself (`/powershell`) are Exchange's own remote PowerShell.
+fn powershell_row(
+    scan: &mut Scan,
+    header: &Header,
+    row: &[String],
+    number: u64,
+    ts: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let get = |c: &str| header.get(row, c).unwrap_or("");
+    let stem = get("UrlStem").to_ascii_lowercase();
+    let query = get("UrlQuery");
+    let lq = query.to_ascii_lowercase();
+    let joined = format!("{stem}?{lq}");
+    let cat = joined.contains("x-rps-cat=");
+    if stem.starts_with("/powershell")
+        || !(joined.contains("owershell") || cat)
+    {
+        return;
+    }
+    let user = get("AuthenticatedUser").trim();
+    let (rule, why, reference) = if stem.starts_with("/owa/") {
+        (&HP_OWASSRF, "PowerShell through OWA", REF_OWASSRF)
+    } else if !joined.contains("autodiscover.json") {
+        return;
+    } else if cat || user.is_empty() {
+        (
+            &HP_PROXYSHELL,
+            "unauthenticated autodiscover SSRF to PowerShell",
+            REF_PS,
+        )
+    } else {
+        (
+            &HP_PROXYNOTSHELL,
+            "authenticated autodiscover SSRF to PowerShell",
+            REF_PNS,
+        )
+    };
+    let mut details = BTreeMap::new();
+    for (col, key) in DETAIL_COLUMNS
+        .iter()
+        .chain(&[("urlquery", "query"), ("protocol", "protocol")])
+    {
+        if let Some(v) = header.get(row, col).filter(|v| !v.is_empty()) {
+            details.insert(key.to_string(), v.to_string());
+        }
+    }
+    details.insert("references".into(), reference.into());
+    let status = get("HttpStatus");
+    let grade =
+        if status == "200" { Grade::Exploited } else { Grade::Attempt };
+    let who = if user.is_empty() { "no user" } else { user };
+    let mut summary = format!("{why} as {who}, status {status}");
+    if let Some(raw) = super::rpscat::param(query) {
+        summary.push_str(&super::iis::rps_cat_details(raw, &mut details));
+    }
+    scan.push(rule, grade, number, ts, summary, details);
 }

@@ -9,6 +9,7 @@ use vigie_model::{Family, Grade};
 
 use super::LogScanOptions;
 use super::common::{Candidates, Prefilter, Rule, Scan, parse_time};
+use super::rpscat;
 
 /// ProxyLogon request patterns.
 pub const PROXYLOGON: Rule = Rule {
@@ -32,8 +33,18 @@ pub const PROXYSHELL: Rule = Rule {
 pub const OWASSRF: Rule = Rule {
     id: "VG-IIS-003",
     title: "OWASSRF PowerShell request through OWA in IIS log",
-    family: Family::ProxyNotShell,
+    family: Family::Owassrf,
     cves: &["CVE-2022-41080", "CVE-2022-41082"],
+    attack: &["T1190"],
+};
+
+/// ProxyNotShell: the autodiscover SSRF to remote PowerShell, sent by
+/// an authenticated user and without ProxyShell's `X-Rps-CAT` token.
+pub const PROXYNOTSHELL: Rule = Rule {
+    id: "VG-IIS-007",
+    title: "ProxyNotShell autodiscover SSRF to PowerShell in IIS log",
+    family: Family::ProxyNotShell,
+    cves: &["CVE-2022-41040", "CVE-2022-41082"],
     attack: &["T1190"],
 };
 
@@ -120,6 +131,7 @@ struct Request<'a> {
     method: &'a str,
     status: &'a str,
     agent: String,
+    user: &'a str,
 }
 
 /// Literals (lower-case) one of which a raw line holds whenever a request
@@ -253,6 +265,7 @@ fn check_row(
         method: get("cs-method"),
         status: get("sc-status"),
         agent: get("cs(User-Agent)").replace('+', " ").to_ascii_lowercase(),
+        user: get("cs-username"),
     };
     let Some((rule, why)) = classify(&req, opts) else { return };
     let ok = req.status.starts_with('2');
@@ -288,7 +301,10 @@ fn check_row(
             details.insert(key.to_string(), v);
         }
     }
-    let summary = format!("{why}: {} {}", req.method, get("cs-uri-stem"));
+    let mut summary = format!("{why}: {} {}", req.method, get("cs-uri-stem"));
+    if let Some(raw) = rpscat::param(get("cs-uri-query")) {
+        summary.push_str(&rps_cat_details(raw, &mut details));
+    }
     scan.push(rule, grade, number, ts, summary, details);
 }
 
@@ -310,6 +326,17 @@ fn classify(
         return Some((&PROXYLOGON, "POST to OWA themes resources"));
     }
     if r.stem.contains("/autodiscover/autodiscover.json")
+        && r.query.contains("owershell")
+        && !r.user.is_empty()
+        && r.user != "-"
+        && !r.query.contains("x-rps-cat=")
+    {
+        return Some((
+            &PROXYNOTSHELL,
+            "authenticated autodiscover SSRF to PowerShell",
+        ));
+    }
+    if r.stem.contains("/autodiscover/autodiscover.json")
         && (r.query.contains('@')
             || r.query.contains("email=")
             || r.query.contains("powershell"))
@@ -323,6 +350,36 @@ fn classify(
         return Some((&PROXYTOKEN, "ECP request with SecurityToken"));
     }
     exploit_agent(r).map(|why| (&EXPLOIT_AGENT, why))
+}
+
+/// Decode a ProxyShell `X-Rps-CAT` token into `details` (`rps_cat_*`);
+/// returns the text the summary gains (the impersonated account).
+pub(super) fn rps_cat_details(
+    raw: &str,
+    details: &mut BTreeMap<String, String>,
+) -> String {
+    let t = rpscat::decode(raw);
+    let fields = [
+        ("rps_cat_user_sid", t.user_sid.clone()),
+        ("rps_cat_logon_name", t.logon_name.clone()),
+        ("rps_cat_auth_type", t.auth_type.clone()),
+        ("rps_cat_version", t.version.clone()),
+        ("rps_cat_error", t.error.clone()),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            details.insert(k.into(), v);
+        }
+    }
+    if !t.groups.is_empty() {
+        details.insert("rps_cat_groups".into(), t.groups.join(" "));
+    }
+    match (&t.logon_name, &t.user_sid) {
+        (Some(n), Some(s)) => format!(" (X-Rps-CAT impersonates {n}, {s})"),
+        (None, Some(s)) => format!(" (X-Rps-CAT impersonates {s})"),
+        (Some(n), None) => format!(" (X-Rps-CAT impersonates {n})"),
+        (None, None) => " (X-Rps-CAT token unreadable)".into(),
+    }
 }
 
 /// The known exploit agent this request carries, where it counts.

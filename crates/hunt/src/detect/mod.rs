@@ -4,13 +4,18 @@
 //! reads each one with `vigie-logs` and applies the rules for its kind.
 //! Rules are catalogued in `docs/hunt-rules.md`.
 
+mod cmdletinfra;
 mod common;
 mod events;
 mod httpproxy;
 mod iis;
+pub mod persist;
 mod ranged;
+pub mod rpscat;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_2022;
 mod textlogs;
 mod tpl;
 
@@ -68,6 +73,18 @@ pub fn classify_log(path: &Path) -> Option<LogSource> {
     if !name.ends_with(".log") {
         return None;
     }
+    // Remote PowerShell's own logs: `CmdletInfra\Powershell-Proxy\Http\
+    // Rps_Http_*.log` (and an `HttpProxy\RpsHttp` folder where a
+    // collector put them), and the cmdlet logs beside them.
+    if full.contains("/httpproxy/rpshttp/")
+        || (full.contains("/cmdletinfra/")
+            && (name.starts_with("rps_http") || full.contains("/http/")))
+    {
+        return Some(LogSource::RpsHttp);
+    }
+    if full.contains("/cmdletinfra/") && full.contains("cmdlet/") {
+        return Some(LogSource::Cmdlet);
+    }
     if full.contains("/httpproxy/") {
         Some(LogSource::HttpProxy)
     } else if full.contains("/ecp/server/") {
@@ -105,6 +122,8 @@ pub fn scan_log(
         LogSource::Evtx => events::scan_evtx(&mut scan, opts),
         LogSource::OabGenerator => textlogs::scan_oab(&mut scan, opts),
         LogSource::EcpServer => textlogs::scan_ecp(&mut scan, opts),
+        LogSource::RpsHttp => cmdletinfra::scan_rps_http(&mut scan, opts),
+        LogSource::Cmdlet => cmdletinfra::scan_cmdlet(&mut scan, opts),
     }
     scan.finish()
 }

@@ -15,12 +15,14 @@
 //! [`vigie_yara::MAX_SCAN_SIZE`], hashed and scanned. Rule ids and what
 //! each detects: `docs/hunt-rules.md`, section "File rules".
 
+pub mod agents;
 mod archive;
 mod compiled;
 mod hashes;
 mod intel;
 mod lsass;
 mod names;
+mod owa;
 mod rules;
 mod webshell;
 
@@ -135,6 +137,9 @@ pub struct FileOutcome {
     /// The URL path (lower case, `/owa/auth/x.aspx`) of a web shell
     /// found here, so IIS log requests to it become findings.
     pub webshell_url: Option<String>,
+    /// Whether this file was a transport agent configuration that was
+    /// read (for the Persistence family's "what was looked at").
+    pub agent_config: bool,
 }
 
 /// Per-thread checker (YARA scanners are per thread).
@@ -182,6 +187,9 @@ impl FileWorker<'_> {
         let mut found: Vec<Finding> = Vec::new();
         found.extend(self.name_iocs(&ctx));
         found.extend(webshell::drop_dir(&ctx, &intel.allow));
+        if agents::applies(&win.lower) {
+            found.extend(self.agent_config(&ctx, &mut out));
+        }
         let mut content = self.read(&ctx, &mut out);
         found.extend(self.content_checks(&ctx, &mut content, &mut out));
         if found.is_empty() {
@@ -202,6 +210,39 @@ impl FileWorker<'_> {
         }
         out.findings = found;
         out
+    }
+
+    /// Read and judge a transport agent configuration (bounded).
+    fn agent_config(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        out: &mut FileOutcome,
+    ) -> Vec<Finding> {
+        if ctx.size > agents::MAX_CONFIG {
+            out.errors.push(ItemError::new(
+                ctx.path.display().to_string(),
+                ItemErrorKind::Limit,
+                format!(
+                    "transport agent configuration of {} bytes, over the {} \
+                     MiB cap: not read",
+                    ctx.size,
+                    agents::MAX_CONFIG >> 20
+                ),
+            ));
+            return Vec::new();
+        }
+        let mut bytes = Vec::new();
+        let read = File::open(ctx.path)
+            .and_then(|f| f.take(agents::MAX_CONFIG).read_to_end(&mut bytes));
+        if let Err(e) = read {
+            out.errors.push(io_error(ctx, "read error", &e));
+            return Vec::new();
+        }
+        out.bytes_read += bytes.len() as u64;
+        out.agent_config = true;
+        let (found, errors) = agents::check(ctx, &bytes);
+        out.errors.extend(errors);
+        found
     }
 
     /// Filename IOCs against the full Windows path.
@@ -337,6 +378,9 @@ impl FileWorker<'_> {
             && let Some(bad) = self.intel.hashes.get(&d)
         {
             found.push(webshell::hash_finding(ctx, &hex::encode(d), bad));
+        }
+        if c.whole && owa::applies(ctx) {
+            found.extend(owa::check(ctx, &self.buf));
         }
         if c.whole {
             found.extend(self.yara(ctx, out));
@@ -525,6 +569,8 @@ pub fn fuzz_parsers(data: &[u8]) -> usize {
         + compiled::virtual_path(data).map_or(0, |v| v.len())
         + usize::from(archive::kind("zip", data).is_some())
         + usize::from(webshell::export_kind("aspx", data).is_some())
+        + agents::parse(data).map_or(0, |a| a.len())
+        + owa::signals(data).len()
 }
 
 /// SHA-256 of a file, hex lower case, streamed (for the OAB check:

@@ -125,9 +125,47 @@ pub const DUMP: FsRule = FsRule {
     references: &[TEST_PROXYLOGON],
 };
 
+/// An Outlook on the web / ECP sign-in page or script changed to
+/// capture credentials.
+pub const OWA_TAMPER: FsRule = FsRule {
+    id: "VG-FS-010",
+    title: "Outlook on the web / ECP sign-in page changed to capture credentials",
+    cves: &[],
+    attack: &["T1056.003", "T1505.003"],
+    references: &[
+        "https://attack.mitre.org/techniques/T1056/003/",
+        "https://www.microsoft.com/en-us/security/blog/2022/12/12/iis-modules-the-evolution-of-web-shells-and-how-to-detect-them/",
+    ],
+};
+
+/// A transport agent Exchange does not ship.
+pub const AGENT_UNKNOWN: FsRule = FsRule {
+    id: "VG-TA-001",
+    title: "Transport agent that Exchange does not ship",
+    cves: &[],
+    attack: &["T1505.002"],
+    references: &[
+        "https://attack.mitre.org/techniques/T1505/002/",
+        "https://learn.microsoft.com/en-us/exchange/mail-flow/transport-agents/transport-agents",
+        "https://www.welivesecurity.com/2019/05/07/turla-lightneuron-email-too-far/",
+    ],
+};
+
+/// A transport agent whose assembly lies outside the install tree.
+pub const AGENT_PATH: FsRule = FsRule {
+    id: "VG-TA-002",
+    title: "Transport agent assembly outside the Exchange install tree",
+    cves: &[],
+    attack: &["T1505.002"],
+    references: &[
+        "https://attack.mitre.org/techniques/T1505/002/",
+        "https://learn.microsoft.com/en-us/exchange/mail-flow/transport-agents/transport-agents",
+    ],
+};
+
 /// Every file rule, in id order (for the catalogue test).
 #[cfg(test)]
-pub const ALL: [&FsRule; 9] = [
+pub const ALL: [&FsRule; 12] = [
     &YARA,
     &HASH,
     &DROP_DIR,
@@ -137,6 +175,9 @@ pub const ALL: [&FsRule; 9] = [
     &ARCHIVE,
     &NAME_IOC,
     &DUMP,
+    &OWA_TAMPER,
+    &AGENT_UNKNOWN,
+    &AGENT_PATH,
 ];
 
 /// Severity follows grade, as for the log rules.

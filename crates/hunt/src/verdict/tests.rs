@@ -34,7 +34,7 @@ fn covered(sources: &[LogSource]) -> Coverage {
 }
 
 fn ctx(cov: &Coverage, web: bool) -> Context<'_> {
-    Context { coverage: cov, web_folders_seen: web }
+    Context { coverage: cov, web_folders_seen: web, persistence_seen: &[] }
 }
 
 #[test]
@@ -42,10 +42,10 @@ fn no_findings_without_coverage_is_inconclusive_never_clean() {
     let cov = merge([], WindowOptions::default());
     let (v, fams) = judge(&[], &ctx(&cov, true));
     assert_eq!(v, Verdict::Inconclusive);
-    assert_eq!(fams.len(), 5);
+    assert_eq!(fams.len(), 6);
     assert!(fams[0].reason.contains("no log holds a dated record"));
-    assert_eq!(fams[4].verdict, Verdict::Clean);
-    assert!(fams[4].window.is_none());
+    assert_eq!(fams[5].verdict, Verdict::Clean);
+    assert!(fams[5].window.is_none());
 }
 
 #[test]
@@ -119,11 +119,34 @@ fn strongest_grade_per_family_and_overall() {
     assert!(fams[0].reason.contains("VG-PL-004"));
     assert_eq!(fams[1].verdict, Verdict::Attempted);
     // Info-only families are judged as if quiet, the findings counted.
-    assert_eq!(fams[5].family, Family::Other);
-    assert_eq!(fams[5].findings, [3]);
-    assert!(fams[5].reason.starts_with("1 informational"));
+    assert_eq!(fams[6].family, Family::Other);
+    assert_eq!(fams[6].findings, [3]);
+    assert!(fams[6].reason.starts_with("1 informational"));
+    // Persistence is listed only with findings or its evidence seen.
+    assert!(fams.iter().all(|f| f.family != Family::Persistence));
     let probe = [f("VG-PL-001", Family::ProxyLogon, Grade::Probe)];
     assert_eq!(judge(&probe, &ctx(&cov, true)).0, Verdict::Probed);
     let shell = [f("VG-EV-002", Family::PostExploitation, Grade::Compromised)];
     assert_eq!(judge(&shell, &ctx(&cov, true)).0, Verdict::Compromised);
+}
+
+/// The Persistence family: listed once its evidence was read, clean
+/// with what was read; compromised by its findings.
+#[test]
+fn persistence_is_listed_when_seen_or_found() {
+    let cov = merge([], WindowOptions::default());
+    let seen = vec!["1 cmdlet log file(s)".to_string()];
+    let with = Context {
+        coverage: &cov,
+        web_folders_seen: true,
+        persistence_seen: &seen,
+    };
+    let (_, fams) = judge(&[], &with);
+    let p = fams.iter().find(|f| f.family == Family::Persistence).unwrap();
+    assert_eq!(p.verdict, Verdict::Clean);
+    assert!(p.reason.ends_with("1 cmdlet log file(s)"), "{}", p.reason);
+    let rule = [f("VG-TA-002", Family::Persistence, Grade::Compromised)];
+    let (v, fams) = judge(&rule, &ctx(&cov, true));
+    assert_eq!(v, Verdict::Compromised);
+    assert!(fams.iter().any(|f| f.family == Family::Persistence));
 }

