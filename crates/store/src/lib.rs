@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod diff;
+mod notices;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use vigie_model::hunt::HuntReport;
 use vigie_model::scan::HostResult;
 
 pub use diff::{Diff, HostChange, diff_runs};
+pub use notices::{Notice, NoticeState};
 
 /// Identifier of one run in the store.
 pub type RunId = i64;
