@@ -33,8 +33,25 @@ pub struct Contact {
     pub source: ContactSource,
 }
 
-/// Contacts of one prefix (several hand-written owners may share one).
-type Slot = Vec<u32>;
+/// Contacts of one prefix: one, without a heap allocation (a million RIR
+/// prefixes), or several hand-written owners sharing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Slot {
+    #[default]
+    Empty,
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Slot {
+    fn ids(&self) -> &[u32] {
+        match self {
+            Slot::Empty => &[],
+            Slot::One(id) => std::slice::from_ref(id),
+            Slot::Many(ids) => ids,
+        }
+    }
+}
 
 /// Owners by address prefix and by domain.
 #[derive(Default)]
@@ -67,15 +84,25 @@ impl OwnerTable {
     /// Add a contact; RIR contacts with the same mailbox are one owner.
     pub fn contact(&mut self, contact: Contact) -> u32 {
         if contact.source == ContactSource::Rir {
-            let key = contact.email.to_ascii_lowercase();
-            if let Some(&id) = self.by_email.get(&key) {
+            if let Some(id) = self.rir_contact(&contact.email) {
                 return id;
             }
+            let key = contact.email.to_ascii_lowercase();
             let id = self.push(contact);
             self.by_email.insert(key, id);
             return id;
         }
         self.push(contact)
+    }
+
+    /// The RIR owner with this abuse mailbox, if already added (looked up
+    /// without copying the address when it is lower case, as most are).
+    pub fn rir_contact(&self, email: &str) -> Option<u32> {
+        if email.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_email.get(&email.to_ascii_lowercase()).copied()
+        } else {
+            self.by_email.get(email).copied()
+        }
     }
 
     fn push(&mut self, contact: Contact) -> u32 {
@@ -105,24 +132,27 @@ impl OwnerTable {
             IpNet::V4(n) => self.v4.entry(n).or_default(),
             IpNet::V6(n) => self.v6.entry(n).or_default(),
         };
-        if slot.is_empty() {
-            self.prefixes += 1;
-        }
-        let slot_rir = slot.first().is_some_and(|&c| {
+        let first = slot.ids().first().copied();
+        let slot_rir = first.is_some_and(|c| {
             self.contacts[c as usize].source == ContactSource::Rir
         });
-        match (rir, slot.is_empty(), slot_rir) {
-            (_, true, _) => slot.push(id),
+        match (first, rir, slot_rir) {
+            (None, _, _) => {
+                self.prefixes += 1;
+                *slot = Slot::One(id);
+            }
             // hand-written owners replace RIR data at the same prefix
-            (false, false, true) => *slot = vec![id],
-            (false, false, false) => {
-                if !slot.contains(&id) {
-                    slot.push(id);
+            (Some(_), false, true) => *slot = Slot::One(id),
+            (Some(_), false, false) => {
+                if !slot.ids().contains(&id) {
+                    let mut ids = slot.ids().to_vec();
+                    ids.push(id);
+                    *slot = Slot::Many(ids);
                 }
             }
             // RIR data never overrides a hand-written owner, and the
             // first RIR network of a prefix keeps it
-            (true, false, _) => {}
+            (Some(_), true, _) => {}
         }
     }
 
@@ -163,7 +193,7 @@ impl OwnerTable {
                     .and_then(|n| self.v6.get_lpm(&n).map(|(_, s)| s))
             }
         };
-        found.map_or(&[], Vec::as_slice)
+        found.map_or(&[], Slot::ids)
     }
 
     /// Every owner of a server: its domain owners, then its address

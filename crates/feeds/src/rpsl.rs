@@ -154,13 +154,13 @@ impl RirNetworks {
             ));
             return;
         };
-        let attr = attr.trim().to_ascii_lowercase();
+        let attr = attr.trim();
         let value = strip_comment(value);
         if obj.class.is_empty() {
-            obj.class = attr.clone();
+            obj.class = attr.to_ascii_lowercase();
             obj.line = number;
         }
-        obj.set(&attr, value);
+        obj.set(attr, value);
     }
 
     /// End of an object: keep what it says.
@@ -223,8 +223,12 @@ impl RirNetworks {
                 |handle: &str| self.roles.get(&handle.to_ascii_uppercase());
             let by_role =
                 net.abuse_c.as_deref().and_then(role_of).or_else(|| {
-                    let org = net.org.as_deref()?.to_ascii_uppercase();
-                    role_of(self.orgs.get(&org)?)
+                    let org = net.org.as_deref()?;
+                    let abuse_c = match self.orgs.get(org) {
+                        Some(c) => c,
+                        None => self.orgs.get(&org.to_ascii_uppercase())?,
+                    };
+                    role_of(abuse_c)
                 });
             let (mailbox, contact_name) = match (&net.mailbox, by_role) {
                 (Some(m), _) => (m.clone(), net.netname.clone()),
@@ -246,25 +250,29 @@ impl RirNetworks {
 }
 
 impl Object {
+    /// Keep `value` when `attr` (any case) is one that matters; nothing is
+    /// allocated for the others (most lines of a RIR file).
     fn set(&mut self, attr: &str, value: &str) {
-        let value = value.to_string();
-        let (slot, which) = match attr {
-            _ if attr == self.class => (&mut self.key, Attr::Key),
-            "netname" => (self.netname.get_or_insert_default(), Attr::Netname),
-            "abuse-mailbox" => {
-                (self.mailbox.get_or_insert_default(), Attr::Mailbox)
-            }
-            "abuse-c" => (self.abuse_c.get_or_insert_default(), Attr::AbuseC),
-            "org" => (self.org.get_or_insert_default(), Attr::Org),
-            "nic-hdl" => (self.nic_hdl.get_or_insert_default(), Attr::NicHdl),
-            _ => {
-                self.last = Some(Attr::Other);
-                return;
-            }
+        let is = |name: &str| attr.eq_ignore_ascii_case(name);
+        let (slot, which) = if is(&self.class) {
+            (&mut self.key, Attr::Key)
+        } else if is("netname") {
+            (self.netname.get_or_insert_default(), Attr::Netname)
+        } else if is("abuse-mailbox") {
+            (self.mailbox.get_or_insert_default(), Attr::Mailbox)
+        } else if is("abuse-c") {
+            (self.abuse_c.get_or_insert_default(), Attr::AbuseC)
+        } else if is("org") {
+            (self.org.get_or_insert_default(), Attr::Org)
+        } else if is("nic-hdl") {
+            (self.nic_hdl.get_or_insert_default(), Attr::NicHdl)
+        } else {
+            self.last = Some(Attr::Other);
+            return;
         };
         // the first value of an attribute wins (RPSL repeats some)
         if slot.is_empty() {
-            *slot = value;
+            slot.push_str(value);
         }
         self.last = Some(which);
     }

@@ -126,10 +126,12 @@ fn owner_table(
     if !args.rpsl.is_empty() {
         let (networks, without) = nets.resolve();
         for n in &networks {
-            let id = table.contact(Contact {
-                name: n.contact_name.clone(),
-                email: n.mailbox.clone(),
-                source: ContactSource::Rir,
+            let id = table.rir_contact(&n.mailbox).unwrap_or_else(|| {
+                table.contact(Contact {
+                    name: n.contact_name.clone(),
+                    email: n.mailbox.clone(),
+                    source: ContactSource::Rir,
+                })
             });
             for p in &n.prefixes {
                 table.insert(*p, id);
