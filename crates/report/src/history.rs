@@ -23,6 +23,9 @@ pub struct Point {
     pub vulnerable: u64,
     /// Of which with no open CVE.
     pub patched: u64,
+    /// Where the records came from when not from vigie's own scan
+    /// (`import:shadowserver:FILE`); shown after the row.
+    pub source: Option<String>,
 }
 
 impl Point {
@@ -40,6 +43,7 @@ impl Point {
             exchange: 0,
             vulnerable: 0,
             patched: 0,
+            source: None,
         };
         for h in hosts {
             match crate::html::host_state(h) {
@@ -63,13 +67,17 @@ pub fn table(points: &[Point]) -> String {
     for p in points {
         let _ = writeln!(
             out,
-            "{:>5}  {:<25} {:>9} {:>10} {:>8}{}",
+            "{:>5}  {:<25} {:>9} {:>10} {:>8}{}{}",
             p.run,
             p.started_at.format("%Y-%m-%d %H:%M:%S"),
             p.exchange,
             p.vulnerable,
             p.patched,
-            if p.finished { "" } else { "  (unfinished)" }
+            if p.finished { "" } else { "  (unfinished)" },
+            p.source.as_deref().map_or(String::new(), |s| format!(
+                "  {}",
+                vigie_model::terminal_safe(s)
+            ))
         );
     }
     out

@@ -10,5 +10,6 @@
 pub mod history;
 pub mod html;
 pub mod input;
+pub mod notice;
 pub mod owners;
 pub mod text;

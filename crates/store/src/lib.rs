@@ -21,6 +21,7 @@ mod location;
 mod pg;
 mod schema;
 mod sqlite;
+mod notices;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -35,6 +36,7 @@ use crate::schema::known;
 
 pub use diff::{Diff, HostChange, diff_runs};
 pub use location::{Location, is_postgres_url, redact_url};
+pub use notices::{Notice, NoticeState};
 
 /// Identifier of one run in the store.
 pub type RunId = i64;

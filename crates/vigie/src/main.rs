@@ -45,7 +45,9 @@ enum Command {
     Diff(cmd::diff::Args),
     /// Show the remediation curve over all recorded runs.
     History(cmd::history::Args),
-    /// Write one report per owner from a CIDR/domain owner list.
+    /// Record third-party scan results (Shadowserver, host,build lists).
+    Import(cmd::import::Args),
+    /// One notice per network owner: files, .eml, or mail over SMTP.
     Notify(cmd::notify::Args),
     /// Show what vigie does on built-in examples (no network but loopback).
     Demo(cmd::demo::Args),
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::History(args) => cmd::history::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Notify(args) => cmd::notify::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

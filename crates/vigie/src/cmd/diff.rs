@@ -134,6 +134,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let diff = vigie_store::diff_runs(&store.hosts(a)?, &store.hosts(b)?);
     let mut out = std::io::stdout().lock();
     writeln!(out, "runs {a} -> {b}")?;
+    // records from others (vigie import) say where they came from
+    for r in store.runs()?.iter().filter(|r| r.id == a || r.id == b) {
+        if let Some(source) = crate::cmd::history::imported_source(&r.meta) {
+            let source = vigie_model::terminal_safe(&source);
+            writeln!(out, "run {} source: {source}", r.id)?;
+        }
+    }
     if !choice.skipped.is_empty() {
         let text = skipped_text(&choice.skipped);
         eprintln!("vigie: {text}");

@@ -78,9 +78,17 @@ pub(crate) fn points(store: &mut Store) -> anyhow::Result<Vec<Point>> {
         }
         let hosts = store.hosts(run.id)?;
         let finished = run.finished_at.is_some();
-        points.push(Point::of(run.id, run.started_at, finished, &hosts));
+        let mut point = Point::of(run.id, run.started_at, finished, &hosts);
+        point.source = imported_source(&run.meta);
+        points.push(point);
     }
     Ok(points)
+}
+
+/// The source of a run recorded by `vigie import` (its meta starts with
+/// `import:`); `None` for vigie's own runs.
+pub(crate) fn imported_source(meta: &str) -> Option<String> {
+    meta.starts_with("import:").then(|| meta.to_string())
 }
 
 /// Run `vigie history`.

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod diff;
 pub mod history;
 pub mod hunt;
+pub mod import;
 pub mod lab;
 pub mod notify;
 pub mod report;
