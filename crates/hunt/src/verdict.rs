@@ -13,10 +13,10 @@
 //! `suspicious` (between `inconclusive` and `probed`), never more than
 //! vigie's own rules decide.
 
+use vigie_model::Severity;
 use vigie_model::hunt::{
     ExposureWindow, FamilyVerdict, WindowEnd, is_sigma_finding,
 };
-use vigie_model::Severity;
 use vigie_model::{Family, Finding, Grade, Verdict};
 
 pub use crate::coverage::sources_for;
@@ -49,7 +49,9 @@ pub fn judge(
 ) -> (Verdict, Vec<FamilyVerdict>) {
     let mut families: Vec<FamilyVerdict> =
         JUDGED.iter().map(|&f| family(f, findings, ctx)).collect();
-    if findings.iter().any(|f| f.family == Family::Other && !is_sigma_finding(f))
+    if findings
+        .iter()
+        .any(|f| f.family == Family::Other && !is_sigma_finding(f))
     {
         families.push(family(Family::Other, findings, ctx));
     }

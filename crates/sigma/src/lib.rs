@@ -27,7 +27,9 @@ use rayon::prelude::*;
 use vigie_model::hunt::{SigmaSummary, SkippedSigmaRule};
 
 pub use load::{RuleMeta, SigmaRule, parse_rule};
-pub use scan::{MAX_FINDINGS_PER_RULE_AND_FILE, ScanOutput, Window, scan_file};
+pub use scan::{
+    MAX_FINDINGS_PER_RULE_AND_FILE, ScanOutput, Window, scan_file,
+};
 
 /// Largest rule file read; larger ones are skipped (a Sigma rule is a
 /// few KiB).
@@ -151,11 +153,7 @@ fn rule_files(
             Ok(e) => e,
             Err(e) => {
                 unreadable.push(SkippedSigmaRule {
-                    path: e
-                        .path()
-                        .unwrap_or(dir)
-                        .display()
-                        .to_string(),
+                    path: e.path().unwrap_or(dir).display().to_string(),
                     title: None,
                     reason: "unreadable folder".into(),
                     detail: e.to_string(),

@@ -93,8 +93,7 @@ fn read_text(path: &Path) -> Result<String, Skip> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| skip("unreadable file", e.to_string()))?;
-    String::from_utf8(bytes)
-        .map_err(|e| skip("not UTF-8 text", e.to_string()))
+    String::from_utf8(bytes).map_err(|e| skip("not UTF-8 text", e.to_string()))
 }
 
 /// Parse one rule's YAML text (`path` names it in metadata). On failure:
@@ -106,10 +105,7 @@ pub fn parse_rule(
 ) -> Result<SigmaRule, ((String, String), Option<String>)> {
     let fail = |s: Skip, t: Option<String>| ((s.reason, s.detail), t);
     let mut value = one_document(text).map_err(|s| fail(s, None))?;
-    let title = value
-        .get("title")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let title = value.get("title").and_then(Value::as_str).map(str::to_string);
     classify(&value).map_err(|s| fail(s, title.clone()))?;
     if let Some(Value::Mapping(d)) = value.get_mut("detection") {
         normalise(d);
@@ -165,10 +161,7 @@ fn classify(v: &Value) -> Result<(), Skip> {
     }
     for key in ["title", "logsource", "detection"] {
         if v.get(key).is_none() {
-            return Err(skip(
-                "not a Sigma rule",
-                format!("no `{key}` key"),
-            ));
+            return Err(skip("not a Sigma rule", format!("no `{key}` key")));
         }
     }
     Ok(())

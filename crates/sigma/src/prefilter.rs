@@ -156,15 +156,18 @@ impl Parser<'_> {
                 }
                 Some(if any { acc } else { None })
             }
-            Tok::AllOf(p) => Some(
-                self.matching(&p).map(selection).fold(None, |a, b| best(a, b)),
-            ),
+            Tok::AllOf(p) => {
+                Some(self.matching(&p).map(selection).fold(None, best))
+            }
             _ => None,
         }
     }
 
     /// Selections named by `them` or a `name*` pattern.
-    fn matching<'b>(&'b self, pat: &'b str) -> impl Iterator<Item = &'b Value> {
+    fn matching<'b>(
+        &'b self,
+        pat: &'b str,
+    ) -> impl Iterator<Item = &'b Value> {
         self.sel.iter().filter_map(move |(k, v)| {
             let k = k.as_str()?;
             if k == "condition" || k == "timeframe" {
@@ -209,10 +212,9 @@ fn score(l: &[String]) -> (usize, std::cmp::Reverse<usize>) {
 /// list of field maps (any).
 fn selection(v: &Value) -> Literals {
     match v {
-        Value::Sequence(items) if items.iter().all(Value::is_mapping) => items
-            .iter()
-            .map(selection)
-            .fold(Some(Vec::new()), union),
+        Value::Sequence(items) if items.iter().all(Value::is_mapping) => {
+            items.iter().map(selection).fold(Some(Vec::new()), union)
+        }
         Value::Sequence(items) => {
             items.iter().map(value_literal).fold(Some(Vec::new()), union)
         }
@@ -293,7 +295,9 @@ pub(crate) struct Plan {
 impl Plan {
     /// Build for the rules `rules` (indexes into the rule set) with their
     /// literals.
-    pub fn new<'a>(rules: impl Iterator<Item = (usize, &'a Literals)>) -> Plan {
+    pub fn new<'a>(
+        rules: impl Iterator<Item = (usize, &'a Literals)>,
+    ) -> Plan {
         let mut always = Vec::new();
         let mut pats: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
@@ -306,11 +310,12 @@ impl Plan {
                 Some(l) => {
                     for lit in l {
                         let lower = lit.to_ascii_lowercase();
-                        let at = *index.entry(lower.clone()).or_insert_with(|| {
-                            pats.push(lower);
-                            pattern_rules.push(Vec::new());
-                            pats.len() - 1
-                        });
+                        let at =
+                            *index.entry(lower.clone()).or_insert_with(|| {
+                                pats.push(lower);
+                                pattern_rules.push(Vec::new());
+                                pats.len() - 1
+                            });
                         if pattern_rules[at].last() != Some(&i) {
                             pattern_rules[at].push(i);
                         }

@@ -73,9 +73,12 @@ pub fn scan_file(
     #[allow(unreachable_patterns)] // sources added later: not mapped yet
     match source {
         LogSource::Iis => ctx.lines(Format::W3c, set.plan_for(source)),
-        LogSource::HttpProxy | LogSource::EcpServer | LogSource::OabGenerator => {
-            ctx.lines(Format::Csv { aliases: source == LogSource::HttpProxy }, set.plan_for(source))
-        }
+        LogSource::HttpProxy
+        | LogSource::EcpServer
+        | LogSource::OabGenerator => ctx.lines(
+            Format::Csv { aliases: source == LogSource::HttpProxy },
+            set.plan_for(source),
+        ),
         LogSource::Evtx => ctx.evtx(),
         LogSource::EventJson => ctx.json(),
         _ => {}
@@ -321,8 +324,11 @@ impl<'a> Ctx<'a> {
             if !rule.rule.is_match(&event) {
                 continue;
             }
-            *self.out.matches_by_rule.entry(rule.meta.id.clone()).or_insert(0) +=
-                1;
+            *self
+                .out
+                .matches_by_rule
+                .entry(rule.meta.id.clone())
+                .or_insert(0) += 1;
             let listed = self.listed.entry(i).or_insert(0);
             if *listed >= MAX_FINDINGS_PER_RULE_AND_FILE {
                 self.out.matches_not_listed += 1;
@@ -353,7 +359,12 @@ fn header_of(text: &str, format: Format) -> Option<Vec<String>> {
                     || first.eq_ignore_ascii_case("date-time"))
                 .then_some(text)
             })?;
-            Some(split_csv(rest.trim()).into_iter().map(|s| s.trim().to_string()).collect())
+            Some(
+                split_csv(rest.trim())
+                    .into_iter()
+                    .map(|s| s.trim().to_string())
+                    .collect(),
+            )
         }
     }
 }
@@ -365,10 +376,15 @@ fn split(text: &str, header: &[String], format: Format) -> Fields {
     let mut f = Fields::default();
     match format {
         Format::W3c => {
-            for (name, v) in header.iter().zip(text.split(' ').filter(|s| !s.is_empty())) {
+            for (name, v) in
+                header.iter().zip(text.split(' ').filter(|s| !s.is_empty()))
+            {
                 let v = if v == "-" {
                     String::new()
-                } else if matches!(name.as_str(), "cs-user-agent" | "cs-referer" | "cs-cookie") {
+                } else if matches!(
+                    name.as_str(),
+                    "cs-user-agent" | "cs-referer" | "cs-cookie"
+                ) {
                     v.replace('+', " ")
                 } else {
                     v.to_string()
@@ -414,7 +430,9 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    if let Some(ms) = s.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
+    if let Some(ms) =
+        s.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/"))
+    {
         let ms: i64 = ms.split(['+', '-']).next()?.parse().ok()?;
         return DateTime::from_timestamp_millis(ms);
     }
@@ -424,9 +442,17 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 fn json_time(f: &Fields) -> Option<DateTime<Utc>> {
-    ["TimeCreated", "@timestamp", "timestamp", "TimeGenerated", "UtcTime", "EventTime", "SystemTime"]
-        .iter()
-        .find_map(|k| f.get(k).and_then(parse_time))
+    [
+        "TimeCreated",
+        "@timestamp",
+        "timestamp",
+        "TimeGenerated",
+        "UtcTime",
+        "EventTime",
+        "SystemTime",
+    ]
+    .iter()
+    .find_map(|k| f.get(k).and_then(parse_time))
 }
 
 /// A flat event's fields as text (nested objects as `a.b`), with
@@ -484,7 +510,9 @@ fn finding(
         details.insert("sigma_tags".into(), meta.tags.join(" "));
     }
     details.insert("sigma_rule_file".into(), meta.path.display().to_string());
-    for (k, v) in fields.list.iter().filter(|(_, v)| !v.is_empty()).take(MAX_FIELDS) {
+    for (k, v) in
+        fields.list.iter().filter(|(_, v)| !v.is_empty()).take(MAX_FIELDS)
+    {
         details.insert(format!("record.{k}"), cut(v, MAX_VALUE));
     }
     let (line, record_id) = match pos {
@@ -503,7 +531,11 @@ fn finding(
         attack: meta.attack.clone(),
         timestamp: ts,
         source: SourceRef { path: path.to_string(), line, record_id },
-        summary: format!("Sigma {} rule matched: {}", meta.level, brief(fields)),
+        summary: format!(
+            "Sigma {} rule matched: {}",
+            meta.level,
+            brief(fields)
+        ),
         details,
     }
 }

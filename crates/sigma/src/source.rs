@@ -62,7 +62,7 @@ impl Target {
         }
         ok(&self.product, kind.products)
             && ok(&self.category, &kind.categories)
-            && ok(&self.service, &kind.services)
+            && ok(&self.service, kind.services)
     }
 }
 
@@ -136,7 +136,10 @@ static CHANNELS: &[(&str, &str)] = &[
     ("microsoft-windows-taskscheduler/operational", "taskscheduler"),
     ("microsoft-windows-wmi-activity/operational", "wmi"),
     ("microsoft-windows-bits-client/operational", "bits-client"),
-    ("microsoft-windows-codeintegrity/operational", "codeintegrity-operational"),
+    (
+        "microsoft-windows-codeintegrity/operational",
+        "codeintegrity-operational",
+    ),
     ("microsoft-windows-dns-client/operational", "dns-client"),
     ("microsoft-windows-ntlm/operational", "ntlm"),
     ("microsoft-windows-smbclient/security", "smbclient-security"),
@@ -206,7 +209,11 @@ pub fn windows_kind(channel: &str, event_id: Option<u64>) -> Kind {
         (Some("powershell-classic"), Some(800)) => vec!["ps_classic_script"],
         _ => Vec::new(),
     };
-    Kind { products: &["windows"], categories, services: service_slice(service) }
+    Kind {
+        products: &["windows"],
+        categories,
+        services: service_slice(service),
+    }
 }
 
 fn service_slice(s: Option<&'static str>) -> &'static [&'static str] {

@@ -172,38 +172,47 @@ fn keywords_match_inside_any_value() {
     // Chainsaw cannot load keyword rules; vigie matches them anywhere in
     // a value, as Sigma's other tools do.
     // (IIS keeps the query as sent: `+` for a space)
-    check("  keywords:\n    - '=union+select'\n  condition: keywords", WEB, &[
-        "SIGMA-r:5",
-    ]);
-    check("  keywords:\n    - 'whoami'\n  condition: keywords", PROC, &[
-        "SIGMA-r:1",
-    ]);
+    check(
+        "  keywords:\n    - '=union+select'\n  condition: keywords",
+        WEB,
+        &["SIGMA-r:5"],
+    );
+    check(
+        "  keywords:\n    - 'whoami'\n  condition: keywords",
+        PROC,
+        &["SIGMA-r:1"],
+    );
 }
 
 #[test]
 fn conditions_and_or_not_one_of_all_of() {
     let d = "  sel_get:\n    cs-method: GET\n  sel_owa:\n    \
              cs-uri-stem|startswith: /owa/\n  filter:\n    sc-status: 404\n";
-    check(&format!("{d}  condition: sel_get and not filter"), WEB, &[
-        "SIGMA-r:5",
-        "SIGMA-r:4",
-    ]);
-    check(&format!("{d}  condition: all of sel_* and not filter"), WEB, &[
-        "SIGMA-r:5",
-        "SIGMA-r:4",
-    ]);
-    check(&format!("{d}  condition: 1 of sel_* or filter"), WEB, &[
-        "SIGMA-r:4",
-        "SIGMA-r:5",
-        "SIGMA-r:4",
-    ]);
-    check(&format!("{d}  condition: (sel_get or sel_owa) and filter"), WEB, &[
-        "SIGMA-r:4",
-    ]);
-    check(&format!("{d}  condition: not 1 of them"), WEB, &[
-        "SIGMA-r:3",
-        "SIGMA-r:3",
-    ]);
+    check(
+        &format!("{d}  condition: sel_get and not filter"),
+        WEB,
+        &["SIGMA-r:5", "SIGMA-r:4"],
+    );
+    check(
+        &format!("{d}  condition: all of sel_* and not filter"),
+        WEB,
+        &["SIGMA-r:5", "SIGMA-r:4"],
+    );
+    check(
+        &format!("{d}  condition: 1 of sel_* or filter"),
+        WEB,
+        &["SIGMA-r:4", "SIGMA-r:5", "SIGMA-r:4"],
+    );
+    check(
+        &format!("{d}  condition: (sel_get or sel_owa) and filter"),
+        WEB,
+        &["SIGMA-r:4"],
+    );
+    check(
+        &format!("{d}  condition: not 1 of them"),
+        WEB,
+        &["SIGMA-r:3", "SIGMA-r:3"],
+    );
 }
 
 #[test]
@@ -251,7 +260,10 @@ fn httpproxy_columns_have_webserver_names() {
 fn rules_that_do_not_load_are_listed_with_their_reason() {
     let lab = Lab::new();
     let set = lab.rules(&[
-        ("ok", &rule("ok", WEB, "  sel:\n    cs-method: GET\n  condition: sel")),
+        (
+            "ok",
+            &rule("ok", WEB, "  sel:\n    cs-method: GET\n  condition: sel"),
+        ),
         (
             "expand",
             &rule(
@@ -269,7 +281,11 @@ fn rules_that_do_not_load_are_listed_with_their_reason() {
         ),
         (
             "undefined",
-            &rule("undefined", WEB, "  sel:\n    cs-method: GET\n  condition: nope"),
+            &rule(
+                "undefined",
+                WEB,
+                "  sel:\n    cs-method: GET\n  condition: nope",
+            ),
         ),
         ("notrule", "just: a mapping\n"),
     ]);
@@ -304,7 +320,11 @@ fn a_finding_keeps_the_rule_metadata_and_the_record() {
     let lab = Lab::new();
     let set = lab.rules(&[(
         "r",
-        &rule("r", WEB, "  sel:\n    cs-uri-query|contains: resetoab\n  condition: sel"),
+        &rule(
+            "r",
+            WEB,
+            "  sel:\n    cs-uri-query|contains: resetoab\n  condition: sel",
+        ),
     )]);
     let out = scan_file(
         &lab.log("u_ex210303.log"),
@@ -323,12 +343,12 @@ fn a_finding_keeps_the_rule_metadata_and_the_record() {
     assert_eq!(f.details["sigma_level"], "high");
     assert_eq!(f.details["sigma_references"], "https://example.invalid/r");
     assert!(f.details["sigma_tags"].contains("attack.t1190"));
-    assert_eq!(f.details["record.cs-uri-stem"], "/ecp/DDI/DDIService.svc/SetObject");
-    assert_eq!(f.source.line, Some(3));
     assert_eq!(
-        f.timestamp.unwrap().to_rfc3339(),
-        "2021-03-03T01:02:03+00:00"
+        f.details["record.cs-uri-stem"],
+        "/ecp/DDI/DDIService.svc/SetObject"
     );
+    assert_eq!(f.source.line, Some(3));
+    assert_eq!(f.timestamp.unwrap().to_rfc3339(), "2021-03-03T01:02:03+00:00");
     let json = serde_json::to_value(f).unwrap();
     assert_eq!(json["details"]["sigma_id"], "r");
     assert_eq!(out.matches_by_rule["r"], 1);
@@ -339,10 +359,17 @@ fn since_and_until_limit_the_records() {
     let lab = Lab::new();
     let set = lab.rules(&[(
         "r",
-        &rule("r", WEB, "  sel:\n    cs-method|exists: true\n  condition: sel"),
+        &rule(
+            "r",
+            WEB,
+            "  sel:\n    cs-method|exists: true\n  condition: sel",
+        ),
     )]);
     let t = |s: &str| Some(s.parse().unwrap());
-    let w = Window { since: t("2021-03-03T01:02:04Z"), until: t("2021-03-03T01:02:04Z") };
+    let w = Window {
+        since: t("2021-03-03T01:02:04Z"),
+        until: t("2021-03-03T01:02:04Z"),
+    };
     let out = scan_file(&lab.log("u_ex210303.log"), LogSource::Iis, &set, &w);
     assert_eq!(out.findings.len(), 1);
     assert_eq!(out.findings[0].source.line, Some(4));
@@ -366,7 +393,10 @@ fn a_noisy_rule_is_counted_not_listed_past_the_cap() {
         &set,
         &Window::default(),
     );
-    assert_eq!(out.findings.len() as u64, vigie_sigma::MAX_FINDINGS_PER_RULE_AND_FILE);
+    assert_eq!(
+        out.findings.len() as u64,
+        vigie_sigma::MAX_FINDINGS_PER_RULE_AND_FILE
+    );
     assert_eq!(out.matches_by_rule["r"], 152);
     assert_eq!(out.matches_not_listed, 52);
 }

@@ -138,7 +138,13 @@ fn write_sigma(
         } else if let Some(id) = f.source.record_id {
             at = format!("{at} record {id}");
         }
-        writeln!(out, "  {:<8} {} ({})", t(level), t(&f.title), t(&f.rule_id))?;
+        writeln!(
+            out,
+            "  {:<8} {} ({})",
+            t(level),
+            t(&f.title),
+            t(&f.rule_id)
+        )?;
         writeln!(out, "           {}", t(&f.summary))?;
         writeln!(out, "           {}", t(&at))?;
     }
