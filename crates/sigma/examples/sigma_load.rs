@@ -33,6 +33,14 @@ fn main() {
     for (reason, n) in reasons {
         println!("  {n:>5}  {reason}");
     }
+    use vigie_model::hunt::LogSource;
+    for source in [LogSource::Iis, LogSource::HttpProxy] {
+        let always = set.unfiltered(source);
+        println!("{source:?}: {} rule(s) on every record", always.len());
+        for m in always {
+            println!("  {} {}", m.id, m.path.display());
+        }
+    }
     if std::env::var_os("SIGMA_LOAD_LIST").is_some() {
         for s in set.skipped() {
             println!(

@@ -2,34 +2,46 @@
 //!
 //! Most records of a web server log match no rule; splitting each one
 //! into fields and running every rule on it would cost far more than
-//! vigie's own detectors. So each rule is reduced, when it can be, to a
-//! set of literals at least one of which any matching record holds
-//! (ASCII case ignored): its condition is walked (`and` needs one side,
-//! `or` both, `not` gives up), each selection's field values give the
-//! longest literal run of their patterns. One Aho-Corasick pass over a
-//! record then names the rules worth evaluating; rules that cannot be
-//! reduced (regular expressions, `not` alone, transforms such as
-//! `base64offset`) are evaluated on every record. The literal is only a
-//! necessary condition: `sigma-rust` still decides.
+//! vigie's own detectors. So each rule is reduced, where it can be, to
+//! clauses: sets of literals such that any matching record holds at
+//! least one literal of every clause (ASCII case ignored). Its condition
+//! is walked: `and` keeps the clauses of both sides, `or` keeps one
+//! clause (the union of each side's most selective one), `not` gives
+//! nothing; a field gives one clause of its values' longest literal runs
+//! (`|all`: one per value). One Aho-Corasick pass over a record marks the
+//! clauses present; the rules whose clauses are all marked are evaluated,
+//! plus the rules with no clause (regular expressions, transforms such as
+//! `base64offset`, a bare `not`). The clauses are only a necessary
+//! condition: `sigma-rust` still decides.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind,
+};
 use serde_norway::{Mapping, Value};
 
-/// Literals one of which a matching record holds; `None`: unknown, so
-/// every record is evaluated.
-pub(crate) type Literals = Option<Vec<String>>;
+/// Clauses a matching record satisfies (each: one of its literals is
+/// present); none: every record is evaluated.
+pub(crate) type Literals = Vec<Vec<String>>;
 
-/// The literals of a (normalised) detection.
+/// Most clauses kept per rule (the most selective).
+const MAX_CLAUSES: usize = 8;
+
+/// The clauses of a (normalised) detection.
 pub(crate) fn literals(detection: &Value) -> Literals {
-    let Value::Mapping(m) = detection else { return None };
-    let cond = m.get("condition")?.as_str()?;
-    let tokens = lex(cond)?;
+    let Value::Mapping(m) = detection else { return Vec::new() };
+    let Some(cond) = m.get("condition").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let Some(tokens) = lex(cond) else { return Vec::new() };
     let mut p = Parser { tokens: &tokens, pos: 0, sel: m };
-    let lits = p.or()?;
-    if p.pos != tokens.len() {
-        return None;
+    match p.or() {
+        Some(mut clauses) if p.pos == tokens.len() => {
+            clauses.sort_by_key(|c| std::cmp::Reverse(score(c)));
+            clauses.truncate(MAX_CLAUSES);
+            clauses.into_iter().map(with_variants).collect()
+        }
+        _ => Vec::new(),
     }
-    lits.map(with_variants)
 }
 
 /// Spaces also as IIS writes them (`+`) and percent-encoded; quotes also
@@ -95,9 +107,8 @@ fn lex(cond: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
-/// Recursive descent over the condition; each level gives the literals
-/// of its sub-expression (`Ok(None)`: unbounded). `None` from the
-/// parser itself: not understood.
+/// Recursive descent over the condition; each level gives the clauses
+/// of its sub-expression. `None`: not understood.
 struct Parser<'a> {
     tokens: &'a [Tok],
     pos: usize,
@@ -110,7 +121,7 @@ impl Parser<'_> {
         while self.tokens.get(self.pos) == Some(&Tok::Or) {
             self.pos += 1;
             let rhs = self.and()?;
-            acc = union(acc, rhs);
+            acc = either(acc, rhs);
         }
         Some(acc)
     }
@@ -119,8 +130,7 @@ impl Parser<'_> {
         let mut acc = self.not()?;
         while self.tokens.get(self.pos) == Some(&Tok::And) {
             self.pos += 1;
-            let rhs = self.not()?;
-            acc = best(acc, rhs);
+            acc.extend(self.not()?);
         }
         Some(acc)
     }
@@ -129,7 +139,7 @@ impl Parser<'_> {
         if self.tokens.get(self.pos) == Some(&Tok::Not) {
             self.pos += 1;
             self.not()?;
-            return Some(None);
+            return Some(Vec::new());
         }
         self.atom()
     }
@@ -146,18 +156,16 @@ impl Parser<'_> {
                 self.pos += 1;
                 Some(inner)
             }
-            Tok::Name(n) => Some(self.sel.get(n.as_str()).and_then(selection)),
+            Tok::Name(n) => Some(
+                self.sel.get(n.as_str()).map(selection).unwrap_or_default(),
+            ),
             Tok::OneOf(p) => {
-                let mut acc: Literals = Some(Vec::new());
-                let mut any = false;
-                for v in self.matching(&p) {
-                    any = true;
-                    acc = union(acc, selection(v));
-                }
-                Some(if any { acc } else { None })
+                let mut sels = self.matching(&p).map(selection);
+                let first = sels.next().unwrap_or_default();
+                Some(sels.fold(first, either))
             }
             Tok::AllOf(p) => {
-                Some(self.matching(&p).map(selection).fold(None, best))
+                Some(self.matching(&p).flat_map(selection).collect())
             }
             _ => None,
         }
@@ -185,27 +193,38 @@ impl Parser<'_> {
     }
 }
 
-/// Either side may hold: both needed.
-fn union(a: Literals, b: Literals) -> Literals {
-    let mut a = a?;
-    a.extend(b?);
-    Some(a)
+/// Either side may hold: one clause, the union of each side's most
+/// selective clause; nothing if a side has none.
+fn either(a: Literals, b: Literals) -> Literals {
+    let (Some(a), Some(b)) = (most_selective(a), most_selective(b)) else {
+        return Vec::new();
+    };
+    let mut c = a;
+    c.extend(b);
+    vec![c]
 }
 
-/// Both sides hold: either will do; take the more selective.
-fn best(a: Literals, b: Literals) -> Literals {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
-        (a, None) => a,
-        (None, b) => b,
-    }
+fn most_selective(c: Literals) -> Option<Vec<String>> {
+    c.into_iter().max_by_key(|c| score(c))
 }
 
-/// Shortest literal first (a short one matches many records), then
-/// fewer literals.
+/// Shortest literal first (a short one is in many records), then fewer
+/// literals.
 fn score(l: &[String]) -> (usize, std::cmp::Reverse<usize>) {
     let shortest = l.iter().map(String::len).min().unwrap_or(0);
     (shortest, std::cmp::Reverse(l.len()))
+}
+
+/// One clause: any of these values' literals; none if one has none.
+fn any_of<'a>(values: impl Iterator<Item = &'a Value>) -> Literals {
+    let mut clause = Vec::new();
+    for v in values {
+        match value_literal(v) {
+            Some(l) => clause.push(l),
+            None => return Vec::new(),
+        }
+    }
+    if clause.is_empty() { Vec::new() } else { vec![clause] }
 }
 
 /// A selection: a keyword list (any), a field map (all fields), or a
@@ -213,16 +232,16 @@ fn score(l: &[String]) -> (usize, std::cmp::Reverse<usize>) {
 fn selection(v: &Value) -> Literals {
     match v {
         Value::Sequence(items) if items.iter().all(Value::is_mapping) => {
-            items.iter().map(selection).fold(Some(Vec::new()), union)
+            let mut maps = items.iter().map(selection);
+            let first = maps.next().unwrap_or_default();
+            maps.fold(first, either)
         }
-        Value::Sequence(items) => {
-            items.iter().map(value_literal).fold(Some(Vec::new()), union)
-        }
+        Value::Sequence(items) => any_of(items.iter()),
         Value::Mapping(m) => m
             .iter()
-            .map(|(k, v)| field(k.as_str().unwrap_or(""), v))
-            .fold(None, best),
-        other => value_literal(other),
+            .flat_map(|(k, v)| field(k.as_str().unwrap_or(""), v))
+            .collect(),
+        other => any_of(std::iter::once(other)),
     }
 }
 
@@ -233,23 +252,21 @@ fn field(key: &str, values: &Value) -> Literals {
         match m {
             "contains" | "startswith" | "endswith" | "cased" => {}
             "all" => all = true,
-            _ => return None, // re, cidr, base64*, windash, exists, ...
+            _ => return Vec::new(), // re, cidr, base64*, windash, exists, ...
         }
     }
     match values {
         Value::Sequence(items) if all => {
-            items.iter().map(value_literal).fold(None, best)
+            items.iter().flat_map(|v| any_of(std::iter::once(v))).collect()
         }
-        Value::Sequence(items) => {
-            items.iter().map(value_literal).fold(Some(Vec::new()), union)
-        }
-        v => value_literal(v),
+        Value::Sequence(items) => any_of(items.iter()),
+        v => any_of(std::iter::once(v)),
     }
 }
 
 /// The longest literal run of a Sigma pattern (`*`, `?` are wildcards,
 /// `\` escapes them), if it is ASCII and not empty.
-fn value_literal(v: &Value) -> Literals {
+fn value_literal(v: &Value) -> Option<String> {
     let s = match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -276,7 +293,7 @@ fn value_literal(v: &Value) -> Literals {
     if cur.len() > best.len() {
         best = cur;
     }
-    (!best.is_empty() && best.is_ascii()).then(|| vec![best])
+    (!best.is_empty() && best.is_ascii()).then_some(best)
 }
 
 /// The rules for one kind of record, with their prefilter.
@@ -284,41 +301,49 @@ fn value_literal(v: &Value) -> Literals {
 pub(crate) struct Plan {
     /// Rules evaluated on every record.
     pub always: Vec<usize>,
-    /// Literal automaton (none when no rule has literals).
+    /// Literal automaton (none when no rule has clauses).
     ac: Option<AhoCorasick>,
-    /// For each pattern of `ac`, the rules it stands for.
-    pattern_rules: Vec<Vec<usize>>,
+    /// For each pattern of `ac`, the (rule, clause bit) it satisfies.
+    pattern_clauses: Vec<Vec<(usize, u8)>>,
+    /// For each rule (by index in the set), the bits of all its clauses.
+    full: Vec<u8>,
     /// Rules in all.
     pub len: usize,
 }
 
 impl Plan {
     /// Build for the rules `rules` (indexes into the rule set) with their
-    /// literals.
+    /// clauses.
     pub fn new<'a>(
         rules: impl Iterator<Item = (usize, &'a Literals)>,
     ) -> Plan {
         let mut always = Vec::new();
         let mut pats: Vec<String> = Vec::new();
-        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        let mut pattern_clauses: Vec<Vec<(usize, u8)>> = Vec::new();
         let mut index = std::collections::HashMap::new();
+        let mut full = Vec::new();
         let mut len = 0;
-        for (i, lits) in rules {
+        for (i, clauses) in rules {
             len += 1;
-            match lits {
-                None => always.push(i),
-                Some(l) => {
-                    for lit in l {
-                        let lower = lit.to_ascii_lowercase();
-                        let at =
-                            *index.entry(lower.clone()).or_insert_with(|| {
-                                pats.push(lower);
-                                pattern_rules.push(Vec::new());
-                                pats.len() - 1
-                            });
-                        if pattern_rules[at].last() != Some(&i) {
-                            pattern_rules[at].push(i);
-                        }
+            if clauses.is_empty() {
+                always.push(i);
+                continue;
+            }
+            if full.len() <= i {
+                full.resize(i + 1, 0);
+            }
+            for (bit, clause) in clauses.iter().take(MAX_CLAUSES).enumerate() {
+                full[i] |= 1 << bit;
+                for lit in clause {
+                    let lower = lit.to_ascii_lowercase();
+                    let at =
+                        *index.entry(lower.clone()).or_insert_with(|| {
+                            pats.push(lower);
+                            pattern_clauses.push(Vec::new());
+                            pats.len() - 1
+                        });
+                    if !pattern_clauses[at].contains(&(i, bit as u8)) {
+                        pattern_clauses[at].push((i, bit as u8));
                     }
                 }
             }
@@ -329,18 +354,22 @@ impl Plan {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&pats)
                 .ok()
         };
         if ac.is_none() {
             // Could not build (never seen): evaluate everything.
-            for r in pattern_rules.drain(..) {
-                always.extend(r);
+            for (i, &bits) in full.iter().enumerate() {
+                if bits != 0 {
+                    always.push(i);
+                }
             }
             always.sort_unstable();
             always.dedup();
+            pattern_clauses.clear();
         }
-        Plan { always, ac, pattern_rules, len }
+        Plan { always, ac, pattern_clauses, full, len }
     }
 
     /// Whether no rule applies.
@@ -348,21 +377,47 @@ impl Plan {
         self.len == 0
     }
 
-    /// Push into `out` the rules whose literals `hay` holds (each once:
-    /// `seen` is scratch space, stamped with `stamp`).
+    /// Put into `out` the rules to evaluate on `hay`: those with no
+    /// clause, and those whose every clause has a literal in `hay`.
+    /// `seen` is scratch space.
     pub fn candidates(
         &self,
         hay: &[u8],
         seen: &mut Stamps,
         out: &mut Vec<usize>,
     ) {
+        let pats = self.ac.iter().flat_map(|ac| {
+            ac.find_overlapping_iter(hay).map(|m| m.pattern().as_usize())
+        });
+        self.candidates_of(pats, seen, out);
+    }
+
+    /// Every literal found in `block` as (start offset, pattern), in
+    /// offset order, into `out`.
+    pub fn hits(&self, block: &[u8], out: &mut Vec<(usize, usize)>) {
+        out.clear();
+        let Some(ac) = &self.ac else { return };
+        out.extend(
+            ac.find_overlapping_iter(block)
+                .map(|m| (m.start(), m.pattern().as_usize())),
+        );
+        out.sort_unstable();
+    }
+
+    /// [`Plan::candidates`] from the patterns found in one record.
+    pub fn candidates_of(
+        &self,
+        pats: impl Iterator<Item = usize>,
+        seen: &mut Stamps,
+        out: &mut Vec<usize>,
+    ) {
         out.clear();
         seen.next();
         out.extend(self.always.iter().copied());
-        let Some(ac) = &self.ac else { return };
-        for m in ac.find_overlapping_iter(hay) {
-            for &r in &self.pattern_rules[m.pattern().as_usize()] {
-                if seen.mark(r) {
+        for p in pats {
+            for &(r, bit) in &self.pattern_clauses[p] {
+                let bits = seen.mark(r, bit);
+                if bits == self.full[r] && seen.take(r) {
                     out.push(r);
                 }
             }
@@ -370,10 +425,11 @@ impl Plan {
     }
 }
 
-/// "Already listed" marks without clearing an array per record.
+/// Per record, the clause bits seen per rule, without clearing an array
+/// per record (each entry is stamped with the record it belongs to).
 #[derive(Debug, Default)]
 pub(crate) struct Stamps {
-    marks: Vec<u32>,
+    marks: Vec<(u32, u8, bool)>,
     stamp: u32,
 }
 
@@ -381,18 +437,77 @@ impl Stamps {
     fn next(&mut self) {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
-            self.marks.iter_mut().for_each(|m| *m = 0);
+            self.marks.iter_mut().for_each(|m| *m = (0, 0, false));
             self.stamp = 1;
         }
     }
 
-    /// Mark `i`; `true` if it was not marked yet.
-    fn mark(&mut self, i: usize) -> bool {
+    fn entry(&mut self, i: usize) -> &mut (u32, u8, bool) {
         if i >= self.marks.len() {
-            self.marks.resize(i + 1, 0);
+            self.marks.resize(i + 1, (0, 0, false));
         }
-        let fresh = self.marks[i] != self.stamp;
-        self.marks[i] = self.stamp;
+        let e = &mut self.marks[i];
+        if e.0 != self.stamp {
+            *e = (self.stamp, 0, false);
+        }
+        e
+    }
+
+    /// Add clause `bit` of rule `i`; its bits so far.
+    fn mark(&mut self, i: usize, bit: u8) -> u8 {
+        let e = self.entry(i);
+        e.1 |= 1 << bit;
+        e.1
+    }
+
+    /// `true` the first time rule `i` is taken for this record.
+    fn take(&mut self, i: usize) -> bool {
+        let e = self.entry(i);
+        let fresh = !e.2;
+        e.2 = true;
         fresh
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clauses(yaml: &str) -> Literals {
+        let mut v: Literals = literals(&serde_norway::from_str(yaml).unwrap());
+        v.iter_mut().for_each(|c| c.sort());
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn and_keeps_every_side_or_merges_not_gives_nothing() {
+        let d = "sel:\n  cs-method: GET\n  cs-uri-stem|contains: \
+                 ['/a.aspx', '*/b?.aspx']\nfilter:\n  sc-status: '404'\n";
+        let c = |cond: &str| clauses(&format!("{d}condition: {cond}\n"));
+        assert_eq!(
+            c("sel and not filter"),
+            [vec![".aspx", "/a.aspx"], vec!["GET"]]
+        );
+        assert_eq!(c("sel or filter"), [vec![".aspx", "/a.aspx", "404"]]);
+        assert_eq!(c("not filter"), Vec::<Vec<String>>::new());
+        assert_eq!(
+            c("all of them"),
+            [vec![".aspx", "/a.aspx"], vec!["404"], vec!["GET"]]
+        );
+    }
+
+    #[test]
+    fn regexes_and_transforms_give_no_clause_spaces_get_variants() {
+        let c = clauses(
+            "a:\n  x|re: 'ab+c'\nb:\n  y|base64offset|contains: zz\n\
+             condition: a or b\n",
+        );
+        assert!(c.is_empty());
+        let c = clauses("k:\n  - '*union select*'\ncondition: k\n");
+        assert_eq!(
+            c,
+            [vec!["union select", "union%20select", "union+select"]]
+        );
     }
 }

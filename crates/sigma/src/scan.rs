@@ -8,13 +8,13 @@
 //! per candidate record and shared by every rule evaluated on it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
-use vigie_logs::{LineEvent, LineReader, split_csv};
+use vigie_logs::blocks::{Block, BlockReader};
+use vigie_logs::split_csv;
 use vigie_model::hunt::{LogSource, SIGMA_RULE_PREFIX};
 use vigie_model::{Family, Finding, Grade, SourceRef};
 
@@ -98,6 +98,16 @@ impl RuleSet {
             _ => (&self.plans.oab, source::OAB),
         };
         cell.get_or_init(|| self.plan(&kind))
+    }
+
+    /// The rules evaluated on every record of a text log source (no
+    /// literal prefilter could be derived from them): the cost to watch.
+    pub fn unfiltered(&self, source: LogSource) -> Vec<&crate::RuleMeta> {
+        self.plan_for(source)
+            .always
+            .iter()
+            .map(|&i| &self.rules[i].meta)
+            .collect()
     }
 
     fn plan(&self, kind: &Kind) -> Plan {
@@ -200,7 +210,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// IIS W3C and Exchange CSV logs, line by line.
+    /// IIS W3C and Exchange CSV logs, in blocks of whole lines: the
+    /// literals are searched once per block, and only lines holding every
+    /// clause of some rule become text and fields.
     fn lines(&mut self, format: Format, plan: &Plan) {
         if plan.is_empty() {
             return;
@@ -212,26 +224,57 @@ impl<'a> Ctx<'a> {
             return;
         };
         let mut header: Vec<String> = Vec::new();
-        let mut cands = std::mem::take(&mut self.cands);
-        for ev in LineReader::new(BufReader::with_capacity(1 << 16, reader)) {
-            let line = match ev {
-                LineEvent::Line(l) => l,
+        let mut hits = Vec::new();
+        let mut blocks = BlockReader::new(reader);
+        loop {
+            match blocks.next_block() {
+                Ok(Some(Block::Lines(lines))) => {
+                    plan.hits(lines.data, &mut hits);
+                    self.block(lines, &hits, plan, &mut header, format);
+                }
                 // vigie's own reader of the same file reports these
-                LineEvent::TooLong(_) => continue,
-                LineEvent::Error(_) => break,
-            };
-            if let Some(h) = header_of(&line.text, format) {
-                header = h;
+                Ok(Some(Block::TooLong(_))) => continue,
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+
+    fn block(
+        &mut self,
+        lines: vigie_logs::blocks::Lines<'_>,
+        hits: &[(usize, usize)],
+        plan: &Plan,
+        header: &mut Vec<String>,
+        format: Format,
+    ) {
+        let mut cands = std::mem::take(&mut self.cands);
+        let mut at = 0;
+        for line in lines.iter() {
+            let first = line.bytes.first().copied();
+            if matches!(first, Some(b'#' | b'D' | b'd'))
+                && let Some(h) =
+                    header_of(&String::from_utf8_lossy(line.bytes), format)
+            {
+                *header = h;
+            }
+            let start = at;
+            while at < hits.len() && hits[at].0 < line.end {
+                at += 1;
+            }
+            let mine = &hits[start..at];
+            if (mine.is_empty() && plan.always.is_empty())
+                || first == Some(b'#')
+                || header.is_empty()
+            {
                 continue;
             }
-            if line.text.starts_with('#') || header.is_empty() {
-                continue;
-            }
-            plan.candidates(line.text.as_bytes(), &mut self.seen, &mut cands);
+            let pats = mine.iter().map(|&(_, p)| p);
+            plan.candidates_of(pats, &mut self.seen, &mut cands);
             if cands.is_empty() {
                 continue;
             }
-            let fields = split(&line.text, &header, format);
+            let text = String::from_utf8_lossy(line.bytes);
+            let fields = split(&text, header, format);
             let ts = line_time(&fields, format);
             if self.window.holds(ts) {
                 self.evaluate(&cands, &fields, Pos::Line(line.number), ts);

@@ -120,6 +120,25 @@ fn field_equality_is_case_insensitive_and_numbers_match_text() {
     );
 }
 
+/// The prefilter: a line lacking a literal of every clause of every
+/// rule is never split nor evaluated.
+#[test]
+fn only_lines_holding_every_clause_are_evaluated() {
+    let lab = Lab::new();
+    let set = lab.rules(&[(
+        "r",
+        &rule("r", WEB, "  sel:\n    cs-method: POST\n    cs-uri-stem|contains: setobject\n  condition: sel"),
+    )]);
+    let out = scan_file(
+        &lab.log("u_ex210303.log"),
+        LogSource::Iis,
+        &set,
+        &Window::default(),
+    );
+    assert_eq!(out.records_evaluated, 1);
+    assert_eq!(out.findings.len(), 1);
+}
+
 #[test]
 fn contains_startswith_endswith() {
     check(
