@@ -59,6 +59,9 @@ pub struct HuntOptions {
     /// the family's exposure window ends there instead of at the last
     /// record.
     pub fixed_on: BTreeMap<vigie_model::Family, chrono::NaiveDate>,
+    /// The responder's Sigma rules (`--sigma`), evaluated over every log
+    /// record alongside vigie's own detectors.
+    pub sigma: Option<std::sync::Arc<vigie_sigma::RuleSet>>,
 }
 
 /// The most worker threads a hunt starts: far more than the disks can
@@ -156,7 +159,8 @@ pub fn hunt(
         until: opts.until,
         webshell_urls: files.webshell_urls.into_iter().collect(),
     };
-    let logs = logs_phase(&files.logs, &log_opts, &pool, progress);
+    let sigma = opts.sigma.as_deref();
+    let logs = logs_phase(&files.logs, &log_opts, sigma, &pool, progress);
     findings.extend(logs.findings);
     errors.extend(logs.errors);
 
@@ -216,6 +220,7 @@ pub fn hunt(
         coverage: coverage.sources,
         errors,
         stats,
+        sigma: logs.sigma,
     };
     Ok(HuntOutput { report, timeline, notes })
 }
@@ -396,23 +401,29 @@ struct LogsPhase {
     findings: Vec<Finding>,
     coverage: Vec<FileCoverage>,
     errors: Vec<ItemError>,
+    sigma: Option<vigie_model::hunt::SigmaSummary>,
 }
 
 fn logs_phase(
     logs: &[LogFile],
     opts: &LogScanOptions,
+    sigma: Option<&vigie_sigma::RuleSet>,
     pool: &rayon::ThreadPool,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> LogsPhase {
     let total = logs.len() as u64;
     let done = AtomicU64::new(0);
+    let window = vigie_sigma::Window { since: opts.since, until: opts.until };
     let results: Vec<_> = pool.install(|| {
         logs.par_iter()
             .map(|log| {
                 let r = scan_log(&log.path, log.source, opts);
+                let s = sigma.map(|set| {
+                    vigie_sigma::scan_file(&log.path, log.source, set, &window)
+                });
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 progress(Progress::Logs { done: n, total });
-                r
+                (r, s)
             })
             .collect()
     });
@@ -420,11 +431,16 @@ fn logs_phase(
         findings: Vec::new(),
         coverage: Vec::new(),
         errors: Vec::new(),
+        sigma: sigma.map(vigie_sigma::RuleSet::summary),
     };
-    for r in results {
+    for (r, s) in results {
         out.findings.extend(r.findings);
         out.coverage.push(FileCoverage { coverage: r.coverage, days: r.days });
         out.errors.extend(r.errors);
+        if let (Some(s), Some(summary)) = (s, out.sigma.as_mut()) {
+            vigie_sigma::add_counts(summary, &s);
+            out.findings.extend(s.findings);
+        }
     }
     out
 }

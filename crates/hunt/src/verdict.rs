@@ -7,8 +7,16 @@
 //! it is `inconclusive`: "nothing found in thirty days of logs" must
 //! never read as "never attacked". The server's verdict is the strongest
 //! family verdict, so it is `clean` only when every family is.
+//!
+//! Findings of the responder's own Sigma rules (`hunt --sigma`) judge no
+//! family: a `high` or `critical` one makes the server at least
+//! `suspicious` (between `inconclusive` and `probed`), never more than
+//! vigie's own rules decide.
 
-use vigie_model::hunt::{ExposureWindow, FamilyVerdict, WindowEnd};
+use vigie_model::Severity;
+use vigie_model::hunt::{
+    ExposureWindow, FamilyVerdict, WindowEnd, is_sigma_finding,
+};
 use vigie_model::{Family, Finding, Grade, Verdict};
 
 pub use crate::coverage::sources_for;
@@ -52,7 +60,10 @@ pub fn judge(
     {
         families.push(family(Family::Persistence, findings, ctx));
     }
-    if findings.iter().any(|f| f.family == Family::Other) {
+    if findings
+        .iter()
+        .any(|f| f.family == Family::Other && !is_sigma_finding(f))
+    {
         families.push(family(Family::Other, findings, ctx));
     }
     let overall = families
@@ -60,7 +71,16 @@ pub fn judge(
         .map(|f| f.verdict)
         .max()
         .unwrap_or(Verdict::Inconclusive);
-    (overall, families)
+    (overall.max(sigma_floor(findings)), families)
+}
+
+/// The least verdict the responder's Sigma findings ask for:
+/// `suspicious` for a `high` or `critical` match, else none.
+fn sigma_floor(findings: &[Finding]) -> Verdict {
+    let strong = findings
+        .iter()
+        .any(|f| is_sigma_finding(f) && f.severity >= Severity::High);
+    if strong { Verdict::Suspicious } else { Verdict::Clean }
 }
 
 fn family(
@@ -71,7 +91,7 @@ fn family(
     let idx: Vec<usize> = findings
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.family == fam)
+        .filter(|(_, f)| f.family == fam && !is_sigma_finding(f))
         .map(|(i, _)| i)
         .collect();
     let strongest = idx

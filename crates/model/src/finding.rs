@@ -162,6 +162,10 @@ pub enum Verdict {
     Clean,
     /// No findings, but the evidence does not cover what it must.
     Inconclusive,
+    /// No built-in rule fired, but a `high` or `critical` rule of the
+    /// responder's own (Sigma, `hunt --sigma`) matched: look at it. Never
+    /// set by vigie's own rules, and never stronger than what they decide.
+    Suspicious,
     /// Scanner probes only.
     Probed,
     /// Exploitation attempts, no sign of success.
@@ -189,6 +193,7 @@ impl Verdict {
         match self {
             Verdict::Clean => "clean",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::Suspicious => "suspicious",
             Verdict::Probed => "probed",
             Verdict::Attempted => "attempted",
             Verdict::Exploited => "exploited",

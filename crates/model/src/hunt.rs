@@ -170,4 +170,58 @@ pub struct HuntReport {
     pub errors: Vec<ItemError>,
     /// Counters (files walked, bytes read, ...).
     pub stats: BTreeMap<String, u64>,
+    /// The responder's own Sigma rules (`hunt --sigma`): what loaded,
+    /// what was skipped and why, what matched. Absent without `--sigma`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<SigmaSummary>,
+}
+
+/// Rule ids of findings made by the responder's Sigma rules start with
+/// this; such findings never raise a family's verdict (see
+/// [`Verdict::Suspicious`]).
+pub const SIGMA_RULE_PREFIX: &str = "SIGMA-";
+
+/// Whether a finding comes from a Sigma rule (`hunt --sigma`).
+pub fn is_sigma_finding(f: &Finding) -> bool {
+    f.rule_id.starts_with(SIGMA_RULE_PREFIX)
+}
+
+/// What `hunt --sigma` loaded and matched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SigmaSummary {
+    /// The rule folders (or files) given.
+    pub dirs: Vec<String>,
+    /// Rule files that loaded.
+    pub rules_loaded: u64,
+    /// Of those, rules whose `logsource` is one vigie reads (the others
+    /// load but can never match here).
+    pub rules_applicable: u64,
+    /// Rule files that did not load.
+    pub rules_skipped: u64,
+    /// Skipped files per reason (e.g. `unsupported modifier: expand`).
+    pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Every skipped file with its reason.
+    pub skipped: Vec<SkippedSigmaRule>,
+    /// Records that matched a rule, in all (findings are capped per rule
+    /// and file, this count is not).
+    pub matches: u64,
+    /// Matches per rule id (rules that matched at least once).
+    pub matches_by_rule: BTreeMap<String, u64>,
+    /// Matches beyond the per-rule, per-file cap, counted but not listed
+    /// as findings.
+    pub matches_not_listed: u64,
+}
+
+/// A Sigma rule file that did not load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedSigmaRule {
+    /// The file.
+    pub path: String,
+    /// Its title, when the YAML had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The reason's class (the key of `skipped_by_reason`).
+    pub reason: String,
+    /// The full message.
+    pub detail: String,
 }

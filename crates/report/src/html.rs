@@ -37,7 +37,7 @@ th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;\
 vertical-align:top}th{background:#eee;cursor:pointer}\
 .v{display:inline-block;padding:2px 8px;border-radius:4px;\
 font-weight:bold;color:#fff}.clean,.patched{background:#2a7}\
-.inconclusive,.unknown,.not_exchange,.closed,.error{background:#888}.probed{background:#c90}\
+.inconclusive,.unknown,.not_exchange,.closed,.error{background:#888}.suspicious{background:#a80}.probed{background:#c90}\
 .attempted{background:#d60}.exploited,.vulnerable{background:#c22}\
 .compromised{background:#700}code{word-break:break-all}\
 svg text{font-size:12px}";

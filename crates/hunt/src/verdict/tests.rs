@@ -150,3 +150,24 @@ fn persistence_is_listed_when_seen_or_found() {
     assert_eq!(v, Verdict::Compromised);
     assert!(fams.iter().any(|f| f.family == Family::Persistence));
 }
+
+/// `hunt --sigma`: a high or critical Sigma match lifts a clean server
+/// to suspicious, judges no family, and never overrides what vigie's own
+/// rules decide.
+#[test]
+fn sigma_matches_make_suspicious_and_never_more() {
+    let cov = covered(&[LogSource::HttpProxy, LogSource::Iis]);
+    let sigma = |sev: Severity| Finding {
+        severity: sev,
+        ..f("SIGMA-1", Family::Other, Grade::Info)
+    };
+    let (v, fams) = judge(&[sigma(Severity::Critical)], &ctx(&cov, true));
+    assert_eq!(v, Verdict::Suspicious);
+    assert!(fams.iter().all(|f| f.verdict == Verdict::Clean), "{fams:#?}");
+    assert!(fams.iter().all(|f| f.family != Family::Other));
+    let (v, _) = judge(&[sigma(Severity::Medium)], &ctx(&cov, true));
+    assert_eq!(v, Verdict::Clean);
+    let probe = f("VG-X", Family::ProxyShell, Grade::Probe);
+    let (v, _) = judge(&[sigma(Severity::High), probe], &ctx(&cov, true));
+    assert_eq!(v, Verdict::Probed);
+}

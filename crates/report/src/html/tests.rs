@@ -55,6 +55,7 @@ pub fn hostile_hunt() -> HuntReport {
         coverage: vec![],
         errors: vec![],
         stats: BTreeMap::new(),
+        sigma: None,
     }
 }
 

@@ -8,7 +8,7 @@
 //! Timesketch CSV, HTML report, JSON document). Evidence is read-only:
 //! `--out` and `--db` may not point inside a hunted path.
 //!
-//! Exit codes: 0 clean; 1 findings (probed or worse); 3 no findings but
+//! Exit codes: 0 clean; 1 findings (suspicious or worse); 3 no findings but
 //! the verdict is inconclusive or some inputs had errors; 2 fatal.
 
 use std::io::{BufWriter, IsTerminal, Write};
@@ -73,6 +73,11 @@ pub struct Args {
     /// Filename IOC list, `REGEX;SCORE[;FP_REGEX]` (repeatable).
     #[arg(long, value_name = "FILE")]
     pub filename_iocs: Vec<PathBuf>,
+    /// Folder of Sigma rules (SigmaHQ format; `.yml`/`.yaml` below it, or
+    /// one rule file) evaluated over every log record (repeatable). Rules
+    /// that cannot load are listed with the reason; see docs/sigma.md.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Vec<PathBuf>,
     /// Write <host>.findings.jsonl, .timeline.jsonl, .timeline.csv
     /// (Timesketch), .html and .json into DIR.
     #[arg(long, value_name = "DIR")]
@@ -148,7 +153,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.live && !cfg!(windows) {
         anyhow::bail!("--live hunts a Windows server from itself");
     }
-    let opts = options(&args);
+    let sigma = load_sigma(&args.sigma)?;
+    let mut opts = options(&args);
+    opts.sigma = sigma;
     let file_db = args
         .db
         .as_ref()
@@ -189,10 +196,28 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     Ok(outcome(&output.report))
 }
 
+/// Load the `--sigma` rules; a folder that cannot be read is fatal, a
+/// rule that cannot load is listed in the report.
+fn load_sigma(
+    dirs: &[PathBuf],
+) -> anyhow::Result<Option<std::sync::Arc<vigie_sigma::RuleSet>>> {
+    if dirs.is_empty() {
+        return Ok(None);
+    }
+    let set = vigie_sigma::RuleSet::load(dirs)?;
+    let sum = set.summary();
+    eprintln!(
+        "vigie hunt: Sigma: {} rule(s) loaded ({} for sources vigie \
+         reads), {} skipped",
+        sum.rules_loaded, sum.rules_applicable, sum.rules_skipped
+    );
+    Ok(Some(std::sync::Arc::new(set)))
+}
+
 /// The exit outcome of a hunt: findings win; "inconclusive" is not
 /// clean, and is reported like item errors (exit 3).
 pub fn outcome(report: &HuntReport) -> Outcome {
-    let findings = report.verdict >= Verdict::Probed;
+    let findings = report.verdict >= Verdict::Suspicious;
     let incomplete =
         report.verdict == Verdict::Inconclusive || !report.errors.is_empty();
     Outcome::from_flags(findings, incomplete)
@@ -215,6 +240,7 @@ fn options(args: &Args) -> HuntOptions {
         threads: args.threads,
         // Not read from the evidence yet: windows end at the last record.
         fixed_on: Default::default(),
+        sigma: None,
     }
 }
 

@@ -117,5 +117,6 @@ pub fn hostile_hunt() -> vigie_model::hunt::HuntReport {
         coverage: vec![],
         errors: vec![],
         stats: BTreeMap::new(),
+        sigma: None,
     }
 }

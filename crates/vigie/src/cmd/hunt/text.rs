@@ -7,7 +7,7 @@ use std::io::Write;
 
 use vigie_hunt::coverage::{label, show_range};
 use vigie_hunt::verdict::grade_word;
-use vigie_model::hunt::SourceCoverage;
+use vigie_model::hunt::{SigmaSummary, SourceCoverage, is_sigma_finding};
 use vigie_model::{Finding, terminal_safe};
 
 use vigie_hunt::engine::HuntOutput;
@@ -36,6 +36,9 @@ pub(super) fn write_summary(
         )?;
     }
     write_evidence(out, &r.findings)?;
+    if let Some(sigma) = &r.sigma {
+        write_sigma(out, sigma, &r.findings)?;
+    }
     write_coverage(out, &r.coverage)?;
     if !output.notes.is_empty() {
         writeln!(out)?;
@@ -93,6 +96,57 @@ fn write_evidence(
             at = format!("{at} record {id}");
         }
         writeln!(out, "        {}", t(&at))?;
+    }
+    Ok(())
+}
+
+/// Sigma findings shown in the summary.
+const TOP_SIGMA: usize = 5;
+
+/// What `--sigma` loaded, skipped (per reason) and matched, and the
+/// strongest Sigma findings.
+fn write_sigma(
+    out: &mut dyn Write,
+    s: &SigmaSummary,
+    findings: &[Finding],
+) -> anyhow::Result<()> {
+    let t = terminal_safe;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Sigma rules: {} loaded ({} for sources vigie reads), {} skipped; \
+         {} match(es) from {} rule(s)",
+        s.rules_loaded,
+        s.rules_applicable,
+        s.rules_skipped,
+        s.matches,
+        s.matches_by_rule.len()
+    )?;
+    let mut reasons: Vec<_> = s.skipped_by_reason.iter().collect();
+    reasons.sort_by_key(|(r, n)| (std::cmp::Reverse(**n), (*r).clone()));
+    for (reason, n) in reasons {
+        writeln!(out, "  skipped: {n:>5}  {}", t(reason))?;
+    }
+    let mut sigma: Vec<&Finding> =
+        findings.iter().filter(|f| is_sigma_finding(f)).collect();
+    sigma.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in sigma.into_iter().take(TOP_SIGMA) {
+        let level = f.details.get("sigma_level").map_or("", String::as_str);
+        let mut at = f.source.path.clone();
+        if let Some(l) = f.source.line {
+            at = format!("{at}:{l}");
+        } else if let Some(id) = f.source.record_id {
+            at = format!("{at} record {id}");
+        }
+        writeln!(
+            out,
+            "  {:<8} {} ({})",
+            t(level),
+            t(&f.title),
+            t(&f.rule_id)
+        )?;
+        writeln!(out, "           {}", t(&f.summary))?;
+        writeln!(out, "           {}", t(&at))?;
     }
     Ok(())
 }
