@@ -1,4 +1,5 @@
-//! SQLite history of scan and hunt runs, and diffs between runs.
+//! SQLite history of scan, hunt and server-health runs, and diffs
+//! between runs.
 //!
 //! One database file holds every run. Writes are batched in short
 //! transactions (a few dozen hosts or a fraction of a second), so a crash
@@ -9,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod diff;
+mod health;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -112,6 +114,8 @@ pub enum RunKind {
     Scan,
     /// `vigie hunt`.
     Hunt,
+    /// `vigie check --host` (server health).
+    Health,
 }
 
 impl RunKind {
@@ -119,6 +123,7 @@ impl RunKind {
         match self {
             RunKind::Scan => "scan",
             RunKind::Hunt => "hunt",
+            RunKind::Health => "health",
         }
     }
 }
@@ -136,12 +141,13 @@ pub struct RunInfo {
     pub started_at: DateTime<Utc>,
     /// When it finished; `None` when interrupted or still running.
     pub finished_at: Option<DateTime<Utc>>,
-    /// Hosts (scan) or hunt reports recorded.
+    /// Hosts (scan), hunt reports or server health records recorded.
     pub items: u64,
 }
 
 /// Migrations, one per schema version, applied in order.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -165,7 +171,9 @@ CREATE TABLE hunts (
   doc TEXT NOT NULL
 );
 CREATE INDEX hunts_run ON hunts(run);
-"];
+",
+    health::MIGRATION,
+];
 
 /// Hosts written before the open transaction is committed.
 const BATCH_ROWS: u32 = 64;
@@ -467,7 +475,8 @@ impl Store {
             .prepare(
                 "SELECT id, kind, meta, started_at, finished_at, \
                  (SELECT count(*) FROM hosts h WHERE h.run = runs.id) + \
-                 (SELECT count(*) FROM hunts u WHERE u.run = runs.id) \
+                 (SELECT count(*) FROM hunts u WHERE u.run = runs.id) + \
+                 (SELECT count(*) FROM health s WHERE s.run = runs.id) \
                  FROM runs ORDER BY started_at, id",
             )
             .map_err(self.err())?;
