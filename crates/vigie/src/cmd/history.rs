@@ -132,12 +132,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let points = points(&mut store)?;
     let has_health = store.runs()?.iter().any(|r| r.kind == "health");
     let mut out = std::io::stdout().lock();
-    out.write_all(vigie_report::history::table(&points).as_bytes())?;
+    // A history of health runs only has no curve to draw.
+    let curve = !points.is_empty() || !has_health;
+    if curve {
+        out.write_all(vigie_report::history::table(&points).as_bytes())?;
+    }
     let mut health_action = false;
     if has_health {
         let (pairs, act) = drift(&mut store)?;
         health_action = act;
-        out.write_all(vigie_report::drift::table(&pairs).as_bytes())?;
+        let text = vigie_report::drift::table(&pairs);
+        let text = if curve { &text } else { text.trim_start() };
+        out.write_all(text.as_bytes())?;
     }
     out.flush()?;
     if let Some(path) = &args.html {
