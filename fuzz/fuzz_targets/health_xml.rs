@@ -1,5 +1,5 @@
-//! IIS configuration readers (applicationHost.config, web.config) on
-//! arbitrary bytes: a named error or a result, never a panic.
+//! IIS configuration readers (applicationHost.config, web.config, and
+//! their module registrations) on arbitrary bytes: a named error or a result, never a panic.
 #![no_main]
 
 use std::path::Path;
@@ -15,4 +15,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = web_config_rules(&cfg);
     let _ = linked_configuration(&cfg);
+    if let Ok(regs) = vigie_health::modules::registrations(&cfg) {
+        for r in regs {
+            let _ = r.shipped();
+        }
+    }
 });

@@ -23,8 +23,9 @@ pub struct Location {
     pub allow_unlisted: Option<String>,
     /// `ipSecurity/add` entries: (ipAddress, allowed).
     pub ip_entries: Vec<(String, String)>,
-    /// URL Rewrite rules set at this location.
-    pub rules: Option<RuleSet>,
+    /// URL Rewrite rule sets at this location (`rules`,
+    /// `outboundRules`).
+    pub rules: Vec<RuleSet>,
 }
 
 /// `system.webServer/globalModules/add`.
@@ -73,15 +74,31 @@ pub struct RewriteRule {
     pub outbound: bool,
 }
 
+/// Which rewrite element a [`RuleSet`] is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RuleKind {
+    /// `<globalRules>` (server level only, never inherited away).
+    Global,
+    /// `<rules>` (inherited by every lower level until a `<clear/>`).
+    #[default]
+    Rules,
+    /// `<outboundRules>`.
+    Outbound,
+}
+
 /// The rules of one `<rules>`/`<globalRules>`/`<outboundRules>` element.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleSet {
     /// File and element path, for evidence.
     pub scope: String,
+    /// Which element.
+    pub kind: RuleKind,
     /// Rules in effect after `<clear/>` and `<remove>`.
     pub rules: Vec<RewriteRule>,
     /// A `<clear/>` drops rules inherited from above.
     pub cleared: bool,
+    /// Names given to `<remove>` (each drops that rule if inherited).
+    pub removed: Vec<String>,
 }
 
 /// applicationHost.config, as far as judged.
@@ -99,6 +116,9 @@ pub struct AppHost {
     pub apps: Vec<App>,
     /// Server-level rewrite rules (`globalRules`, `rules`).
     pub rules: Vec<RuleSet>,
+    /// Every module registration (`globalModules`, `modules`, also in
+    /// `<location>`s).
+    pub registrations: Vec<crate::modules::Registration>,
 }
 
 impl AppHost {
@@ -112,8 +132,11 @@ impl AppHost {
         let doc = cfg.parse()?;
         let root = doc.root_element();
         let file = cfg.path.display().to_string();
-        let mut host =
-            AppHost { path: cfg.path.clone(), ..AppHost::default() };
+        let mut host = AppHost {
+            path: cfg.path.clone(),
+            registrations: crate::modules::in_root(root),
+            ..AppHost::default()
+        };
         for loc in children(root, "location") {
             host.locations.push(location(loc, &file));
         }
@@ -179,7 +202,7 @@ fn location(loc: Node<'_, '_>, file: &str) -> Location {
     let scope = format!("{file} location[@path='{path}']/system.webServer");
     let rules = at(loc, "system.webServer")
         .map(|ws| rule_sets(ws, &scope))
-        .and_then(|mut sets| (!sets.is_empty()).then(|| sets.remove(0)));
+        .unwrap_or_default();
     Location {
         token_checking: attr_at(
             loc,
@@ -214,22 +237,22 @@ fn location(loc: Node<'_, '_>, file: &str) -> Location {
 pub fn rule_sets(ws: Node<'_, '_>, scope: &str) -> Vec<RuleSet> {
     let Some(rw) = at(ws, "rewrite") else { return Vec::new() };
     let mut out = Vec::new();
-    for (tag, outbound) in
-        [("globalRules", false), ("rules", false), ("outboundRules", true)]
-    {
+    for (tag, kind) in [
+        ("globalRules", RuleKind::Global),
+        ("rules", RuleKind::Rules),
+        ("outboundRules", RuleKind::Outbound),
+    ] {
         for el in children(rw, tag) {
-            out.push(rule_set(
-                el,
-                &format!("{scope}/rewrite/{tag}"),
-                outbound,
-            ));
+            out.push(rule_set(el, &format!("{scope}/rewrite/{tag}"), kind));
         }
     }
     out
 }
 
-fn rule_set(el: Node<'_, '_>, scope: &str, outbound: bool) -> RuleSet {
-    let mut set = RuleSet { scope: scope.to_string(), ..RuleSet::default() };
+fn rule_set(el: Node<'_, '_>, scope: &str, kind: RuleKind) -> RuleSet {
+    let outbound = kind == RuleKind::Outbound;
+    let mut set =
+        RuleSet { scope: scope.to_string(), kind, ..RuleSet::default() };
     for c in el.children().filter(Node::is_element) {
         match c.tag_name().name() {
             "clear" => {
@@ -239,6 +262,7 @@ fn rule_set(el: Node<'_, '_>, scope: &str, outbound: bool) -> RuleSet {
             "remove" => {
                 let name = c.attribute("name").unwrap_or_default();
                 set.rules.retain(|r| !r.name.eq_ignore_ascii_case(name));
+                set.removed.push(name.to_string());
             }
             "rule" => set.rules.push(rule(c, outbound)),
             _ => {}

@@ -34,6 +34,8 @@ pub struct WebConfig {
     pub rules: Vec<RuleSet>,
     /// The SharedWebConfig.config it links to, mapped, and whether found.
     pub linked: Option<(String, bool)>,
+    /// Module registrations (`modules`, `globalModules`).
+    pub modules: Vec<crate::modules::Registration>,
 }
 
 /// Build numbers read from the server.
@@ -230,7 +232,14 @@ impl Inputs {
             let found = self.map(tree, &href).is_some_and(|p| p.is_file());
             (href, found)
         });
-        self.web_configs.push(WebConfig { vdir, path: file, rules, linked });
+        let modules = crate::modules::registrations(&text).unwrap_or_default();
+        self.web_configs.push(WebConfig {
+            vdir,
+            path: file,
+            rules,
+            linked,
+            modules,
+        });
     }
 
     fn read_other_configs(&mut self, tree: &ServerTree) {

@@ -25,6 +25,7 @@ mod error;
 pub mod iis;
 pub mod inputs;
 mod model;
+pub mod modules;
 pub mod overrides;
 pub mod registry;
 pub mod sample;

@@ -5,85 +5,7 @@
 use serde::Serialize;
 use vigie_model::ItemError;
 
-/// The verdict of one judgement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// As it should be.
-    Ok,
-    /// Not dangerous by itself, but someone should look.
-    Warn,
-    /// A weakness or a fix that does not protect.
-    Fail,
-    /// Cannot be decided from what was given; `settle` says what would.
-    Unknown,
-}
-
-impl Status {
-    /// Lower-case word for tables.
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-            Status::Unknown => "unknown",
-        }
-    }
-}
-
-/// The table section a judgement is printed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Group {
-    /// Build (registry and ExSetup.exe) and CVE states.
-    BuildAndCves,
-    /// Extended Protection, AMSI, overrides, IIS modules, TLS.
-    SecurityConfiguration,
-    /// URL Rewrite mitigations and the Emergency Mitigation service.
-    Mitigations,
-    /// Windows settings HealthChecker judges from the registry.
-    OperatingSystem,
-}
-
-impl Group {
-    /// Heading for tables.
-    pub fn title(self) -> &'static str {
-        match self {
-            Group::BuildAndCves => "build and CVEs",
-            Group::SecurityConfiguration => "security configuration",
-            Group::Mitigations => "mitigations",
-            Group::OperatingSystem => "operating system",
-        }
-    }
-}
-
-/// One fact a judgement rests on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Evidence {
-    /// The file (local path) or hive the fact was read from.
-    pub source: String,
-    /// Element path in an XML file (`location[@path='Default Web
-    /// Site/ECP']/.../extendedProtection@tokenChecking`) or registry key
-    /// and value (`ControlSet001\Services\X` `Start`).
-    pub location: String,
-    /// The value seen (`(absent)` when the element or value is missing).
-    pub seen: String,
-}
-
-impl Evidence {
-    /// Build one piece of evidence.
-    pub fn new(
-        source: impl Into<String>,
-        location: impl Into<String>,
-        seen: impl Into<String>,
-    ) -> Self {
-        Evidence {
-            source: source.into(),
-            location: location.into(),
-            seen: seen.into(),
-        }
-    }
-}
+pub use vigie_model::health::{CveVerdict, Evidence, Group, Status};
 
 /// One judgement about one server.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -183,25 +105,6 @@ pub struct AdjustedCve {
     pub judgement: Option<&'static str>,
 }
 
-/// A CVE's state on this server, build and configuration together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CveVerdict {
-    /// The fix is missing.
-    Vulnerable,
-    /// The fix is installed, but the configuration it needs is missing
-    /// or undone (EP off, an override disabling it, mitigation removed).
-    VulnerableByConfig,
-    /// Fixed, and its configuration (if any) is in place.
-    Protected,
-    /// Fixed, but whether its configuration is in place could not be told.
-    NeedsConfigUnknown,
-    /// Cannot be told from the build.
-    Unknown,
-    /// Does not affect this product or CU.
-    NotAffected,
-}
-
 /// Everything judged about one server.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerHealth {
@@ -226,11 +129,6 @@ impl ServerHealth {
     /// open by the build or by configuration.
     pub fn needs_action(&self) -> bool {
         self.judgements.iter().any(|j| j.status == Status::Fail)
-            || self.cves.iter().any(|c| {
-                matches!(
-                    c.state,
-                    CveVerdict::Vulnerable | CveVerdict::VulnerableByConfig
-                )
-            })
+            || self.cves.iter().any(|c| c.state.is_open())
     }
 }

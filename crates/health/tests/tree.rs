@@ -247,3 +247,67 @@ fn huge_config_is_a_named_limit_error() {
     let e = vigie_health::clixml::parse(&p, deep.as_bytes()).unwrap_err();
     assert!(e.to_string().contains("nested deeper"), "{e}");
 }
+
+/// Write a web.config for the OWA virtual directory of a forged server.
+fn owa_web_config(server: &Path, rules: &str) {
+    let p = server.join(
+        "C/Program Files/Microsoft/Exchange Server/V15/FrontEnd/HttpProxy/owa/web.config",
+    );
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<configuration>\n  \
+         <system.webServer>\n    <rewrite>\n      <rules>\n{rules}      \
+         </rules>\n    </rewrite>\n  </system.webServer>\n</configuration>\n"
+    );
+    std::fs::write(p, text).unwrap();
+}
+
+/// Issue 10, URL Rewrite merging: a virtual directory's web.config
+/// `<clear/>` in `<rewrite><rules>` drops the rules it inherits, so the
+/// CVE-2026-42897 mitigation set at site level no longer protects OWA;
+/// a `<remove>` of the rule does the same; re-adding the rule after the
+/// clear keeps it in place.
+#[test]
+fn vdir_clear_cancels_site_mitigation() {
+    let m42897 = |h: &ServerHealth| {
+        h.judgements
+            .iter()
+            .find(|j| {
+                j.id == "mitigation.rewrite"
+                    && j.subject.as_deref() == Some("CVE-2026-42897")
+            })
+            .cloned()
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, exports) =
+        write_server(dir.path(), "EXCH02", Weaknesses::default()).unwrap();
+    let before = m42897(&judge(&server, Some(&exports))[0]);
+    assert_eq!(before.status, Status::Ok, "{before:#?}");
+
+    owa_web_config(&server, "        <clear />\n");
+    let j = m42897(&judge(&server, Some(&exports))[0]);
+    assert_eq!(j.status, Status::Fail, "{j:#?}");
+    assert!(j.summary.starts_with("cancelled"), "{}", j.summary);
+    let ev = &j.evidence[0];
+    assert!(ev.source.contains("owa") && ev.source.contains("web.config"));
+    assert_eq!(ev.location, "<clear/>");
+    assert!(ev.seen.contains("EEMS M2.1.0 OWA - inbound"), "{ev:?}");
+    assert!(ev.seen.contains("wwwroot"), "inherited from the site: {ev:?}");
+
+    owa_web_config(
+        &server,
+        "        <remove name=\"EEMS M2.1.0 OWA - inbound\" />\n",
+    );
+    let j = m42897(&judge(&server, Some(&exports))[0]);
+    assert_eq!(j.status, Status::Fail, "{j:#?}");
+    assert!(j.evidence[0].location.starts_with("<remove"), "{j:#?}");
+
+    owa_web_config(
+        &server,
+        "        <clear />\n        <rule name=\"EEMS M2.1.0 OWA - inbound\" \
+         stopProcessing=\"true\">\n          <match url=\".*\" />\n          \
+         <action type=\"AbortRequest\" />\n        </rule>\n",
+    );
+    let j = m42897(&judge(&server, Some(&exports))[0]);
+    assert_eq!(j.status, Status::Ok, "{j:#?}");
+}

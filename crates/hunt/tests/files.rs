@@ -63,9 +63,12 @@ fn put(root: &Path, rel: &str, data: &[u8], recent: bool) {
 /// stay quiet.
 fn plant_negatives(c: &Path) {
     let auth = owa_auth();
-    for name in ["logon.aspx", "errorFE.aspx", "signout.aspx", "web.config"] {
+    for name in ["logon.aspx", "errorFE.aspx", "signout.aspx"] {
         put(c, &format!("{auth}/{name}"), b"<%@ Page %>\r\n", false);
     }
+    // A web.config is XML (VG-CFG-001 reads its modules; one that is not
+    // is an error).
+    put(c, &format!("{auth}/web.config"), b"<configuration />\r\n", false);
     put(
         c,
         &format!("{auth}/Current/themes/resources/logon.css"),

@@ -11,6 +11,7 @@
 pub mod build;
 mod error;
 mod finding;
+pub mod health;
 pub mod hunt;
 pub mod scan;
 mod text;

@@ -8,8 +8,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use vigie_model::health::HealthRecord;
 use vigie_model::hunt::HuntReport;
 use vigie_model::scan::{HostResult, HostStatus};
+
+mod health;
 
 /// Escape text for HTML element content and quoted attributes.
 pub fn escape(text: &str) -> String {
@@ -39,7 +42,7 @@ vertical-align:top}th{background:#eee;cursor:pointer}\
 font-weight:bold;color:#fff}.clean,.patched{background:#2a7}\
 .inconclusive,.unknown,.not_exchange,.closed,.error{background:#888}.suspicious{background:#a80}.probed{background:#c90}\
 .attempted{background:#d60}.exploited,.vulnerable{background:#c22}\
-.compromised{background:#700}code{word-break:break-all}\
+.compromised{background:#700}.ok{background:#2a7}.warn{background:#c90}.fail{background:#c22}tr.fail td:first-child{border-left:4px solid #c22}code{word-break:break-all}\
 svg text{font-size:12px}";
 
 const SCRIPT: &str = "document.querySelectorAll('table.sortable th')\
@@ -312,11 +315,25 @@ pub fn render_scan(hosts: &[HostResult]) -> String {
 /// Scanned hosts and hunts in one page: hunt verdicts first, then the
 /// scan part, then each hunt in full.
 pub fn render_report(hosts: &[HostResult], hunts: &[HuntReport]) -> String {
+    render_all(hosts, hunts, &[])
+}
+
+/// Scanned hosts, hunts and server health in one page: hunt verdicts
+/// first, then server health (one table for every server judged, then
+/// each server's judgements), then the scan part, then each hunt in full.
+pub fn render_all(
+    hosts: &[HostResult],
+    hunts: &[HuntReport],
+    health: &[HealthRecord],
+) -> String {
     let mut body = String::from("<h1>vigie report</h1>");
     if !hunts.is_empty() {
         hunt_summary(&mut body, hunts);
     }
-    if !hosts.is_empty() || hunts.is_empty() {
+    if !health.is_empty() {
+        health::section(&mut body, health);
+    }
+    if !hosts.is_empty() || (hunts.is_empty() && health.is_empty()) {
         body.push_str(&scan_body(hosts));
     }
     for (i, r) in hunts.iter().enumerate() {

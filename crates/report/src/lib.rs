@@ -1,5 +1,6 @@
 //! Report writers: self-contained HTML (inline CSS and SVG, no network
-//! needed to open it) for scan and hunt results.
+//! needed to open it) for scan, hunt and server-health results, and the
+//! history's remediation curve and configuration drift.
 //!
 //! Every string that came from a server or a hunted disk is attacker
 //! controlled, so it goes through [`html::escape`] before it reaches the
@@ -7,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod drift;
 pub mod history;
 pub mod html;
 pub mod input;

@@ -1,5 +1,6 @@
-//! History of scan and hunt runs, and diffs between runs, in an SQLite
-//! file (the default) or a PostgreSQL database shared by many scanners.
+//! History of scan, hunt and server-health runs, and diffs between runs,
+//! in an SQLite file (the default) or a PostgreSQL database shared by many
+//! scanners.
 //!
 //! One database holds every run. Writes are batched in short
 //! transactions (a few dozen hosts or a fraction of a second), so a crash
@@ -22,6 +23,7 @@ mod pg;
 mod schema;
 mod sqlite;
 mod notices;
+mod health;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -176,6 +178,8 @@ pub enum RunKind {
     Scan,
     /// `vigie hunt`.
     Hunt,
+    /// `vigie check --host` (server health).
+    Health,
 }
 
 impl RunKind {
@@ -183,6 +187,7 @@ impl RunKind {
         match self {
             RunKind::Scan => "scan",
             RunKind::Hunt => "hunt",
+            RunKind::Health => "health",
         }
     }
 }
@@ -200,7 +205,7 @@ pub struct RunInfo {
     pub started_at: DateTime<Utc>,
     /// When it finished; `None` when interrupted or still running.
     pub finished_at: Option<DateTime<Utc>>,
-    /// Hosts (scan) or hunt reports recorded.
+    /// Hosts (scan), hunt reports or server health records recorded.
     pub items: u64,
 }
 
@@ -660,7 +665,8 @@ impl Store {
         let rows = self.query(
             "SELECT id, kind, meta, started_at, finished_at, \
              (SELECT count(*) FROM hosts h WHERE h.run = runs.id) + \
-             (SELECT count(*) FROM hunts u WHERE u.run = runs.id) \
+             (SELECT count(*) FROM hunts u WHERE u.run = runs.id) + \
+             (SELECT count(*) FROM health s WHERE s.run = runs.id) \
              FROM runs ORDER BY started_at, id",
             Vec::new(),
         )?;

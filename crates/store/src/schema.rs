@@ -102,6 +102,29 @@ CREATE TABLE run_parts (
 );
 ",
     },
+    // 3: server health (`vigie check --host --db`), one row per server
+    // per run, so `vigie history` shows configuration drift.
+    Migration {
+        sqlite: "
+CREATE TABLE health (
+  run INTEGER NOT NULL REFERENCES runs(id),
+  server TEXT NOT NULL,
+  needs_action INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX health_run ON health(run);
+",
+        postgres: "
+CREATE TABLE health (
+  rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run BIGINT NOT NULL REFERENCES runs(id),
+  server TEXT NOT NULL,
+  needs_action BIGINT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX health_run ON health(run, rowid);
+",
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -59,4 +59,8 @@ fn demo_runs_every_section_and_writes_its_reports() {
     }
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("EXCH01"), "the combined report lacks the hunt");
+    assert!(
+        page.contains("<h2>Server health</h2>"),
+        "the combined report lacks the forged server's health"
+    );
 }

@@ -6,7 +6,7 @@
 
 use vigie_model::build::CveState;
 
-use crate::iis::{RewriteRule, RuleSet};
+use crate::iis::{RewriteRule, RuleKind, RuleSet};
 use crate::model::{Evidence, Group, Judgement, Rule, Status};
 use crate::registry::{HiveKind, RegData};
 
@@ -140,7 +140,7 @@ pub fn judge(cx: &Context<'_>, out: &mut Vec<Judgement>) {
     let mut scopes: Vec<(String, &RuleSet)> =
         host.rules.iter().map(|r| (String::new(), r)).collect();
     for loc in &host.locations {
-        if let Some(r) = &loc.rules {
+        for r in &loc.rules {
             scopes.push((loc.path.clone(), r));
         }
     }
@@ -182,6 +182,77 @@ fn applies(scope: &str, vdir: &str) -> bool {
         || scope.eq_ignore_ascii_case(vdir)
 }
 
+/// How deep a scope is: server 0, site 1, virtual directory 2.
+fn level(scope: &str) -> u8 {
+    if scope.is_empty() {
+        0
+    } else if scope.eq_ignore_ascii_case("Default Web Site") {
+        1
+    } else {
+        2
+    }
+}
+
+/// An inherited rule a lower scope dropped.
+struct Dropped<'a> {
+    /// The rule set that held it.
+    from: &'a RuleSet,
+    /// The rule.
+    rule: &'a RewriteRule,
+    /// The rule set whose `<clear/>` or `<remove>` dropped it.
+    by: &'a RuleSet,
+    /// `<clear/>` or `<remove name='...'/>`.
+    how: String,
+}
+
+/// The inbound rules in effect for requests to `vdir`, merged as IIS
+/// merges them: server, then site, then the virtual directory (within
+/// one level, applicationHost.config's `<location>` before the folder's
+/// web.config). A `<clear/>` in a lower `<rules>` drops every `<rules>`
+/// rule inherited from above, so a mitigation set at site level is gone
+/// for a virtual directory whose web.config clears; a `<remove>` drops
+/// the rule it names. `<globalRules>` live at server level only and are
+/// never dropped. Returns the rules in effect and those dropped.
+fn effective<'a>(
+    scopes: &[(String, &'a RuleSet)],
+    vdir: &str,
+) -> (Vec<(&'a RuleSet, &'a RewriteRule)>, Vec<Dropped<'a>>) {
+    let mut sets: Vec<&'a RuleSet> = Vec::new();
+    let mut ordered: Vec<&(String, &'a RuleSet)> =
+        scopes.iter().filter(|(s, _)| applies(s, vdir)).collect();
+    ordered.sort_by_key(|(s, _)| level(s));
+    sets.extend(ordered.into_iter().map(|(_, set)| *set));
+    let mut live: Vec<(&'a RuleSet, &'a RewriteRule)> = Vec::new();
+    let mut dropped = Vec::new();
+    for set in sets {
+        if set.kind == RuleKind::Rules {
+            let mut keep = Vec::new();
+            for (from, rule) in live {
+                let removed = set
+                    .removed
+                    .iter()
+                    .find(|n| n.eq_ignore_ascii_case(&rule.name));
+                let how = match (from.kind, set.cleared, removed) {
+                    (RuleKind::Rules, true, _) => "<clear/>".to_string(),
+                    (RuleKind::Rules, false, Some(n)) => {
+                        format!("<remove name='{n}'/>")
+                    }
+                    _ => {
+                        keep.push((from, rule));
+                        continue;
+                    }
+                };
+                dropped.push(Dropped { from, rule, by: set, how });
+            }
+            live = keep;
+        }
+        live.extend(
+            set.rules.iter().filter(|r| !r.outbound).map(|r| (set, r)),
+        );
+    }
+    (live, dropped)
+}
+
 fn matches(k: &Known, r: &RewriteRule) -> bool {
     match k.condition {
         Some((input, pattern)) => r
@@ -203,33 +274,46 @@ fn one(
     let mut ev = Vec::new();
     let mut present = vec![false; m.rules.len()];
     let mut disabled = Vec::new();
-    for (_, set) in scopes.iter().filter(|(s, _)| applies(s, m.vdir)) {
-        for r in set.rules.iter().filter(|r| !r.outbound) {
-            for (i, k) in m.rules.iter().enumerate() {
-                if !matches(k, r) {
-                    continue;
-                }
-                let loc = format!("rule[@name='{}']", r.name);
-                if r.enabled
-                    && r.action.as_deref().is_some_and(|a| {
-                        a.eq_ignore_ascii_case("AbortRequest")
-                            || a.eq_ignore_ascii_case("CustomResponse")
-                    })
-                {
-                    present[i] = true;
-                    ev.push(Evidence::new(
-                        &set.scope,
-                        loc,
-                        format!("{} rule, enabled", k.source),
-                    ));
-                } else {
-                    disabled.push(r.name.clone());
-                    ev.push(Evidence::new(
-                        &set.scope,
-                        loc,
-                        format!("{} rule, disabled or not aborting", k.source),
-                    ));
-                }
+    let (live, dropped) = effective(scopes, m.vdir);
+    let mut cancelled = Vec::new();
+    for d in
+        dropped.iter().filter(|d| m.rules.iter().any(|k| matches(k, d.rule)))
+    {
+        cancelled.push(d.rule.name.clone());
+        ev.push(Evidence::new(
+            &d.by.scope,
+            d.how.clone(),
+            format!(
+                "drops rule '{}' inherited from {}",
+                d.rule.name, d.from.scope
+            ),
+        ));
+    }
+    for (set, r) in live {
+        for (i, k) in m.rules.iter().enumerate() {
+            if !matches(k, r) {
+                continue;
+            }
+            let loc = format!("rule[@name='{}']", r.name);
+            if r.enabled
+                && r.action.as_deref().is_some_and(|a| {
+                    a.eq_ignore_ascii_case("AbortRequest")
+                        || a.eq_ignore_ascii_case("CustomResponse")
+                })
+            {
+                present[i] = true;
+                ev.push(Evidence::new(
+                    &set.scope,
+                    loc,
+                    format!("{} rule, enabled", k.source),
+                ));
+            } else {
+                disabled.push(r.name.clone());
+                ev.push(Evidence::new(
+                    &set.scope,
+                    loc,
+                    format!("{} rule, disabled or not aborting", k.source),
+                ));
             }
         }
     }
@@ -288,6 +372,11 @@ fn one(
     }
     let what = if count > 0 {
         format!("partial: {count} of {} rules", m.rules.len())
+    } else if !cancelled.is_empty() {
+        format!(
+            "cancelled: inherited rule(s) dropped by a lower configuration ({})",
+            cancelled.join(", ")
+        )
     } else if !disabled.is_empty() {
         format!(
             "stale: rule(s) present but disabled ({})",

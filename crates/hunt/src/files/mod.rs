@@ -5,7 +5,9 @@
 //! from the file's Windows path and size what to read: web shells in the
 //! web folders (YARA, known-bad hashes, Exchange's allowlists), compiled
 //! pages in `Temporary ASP.NET Files`, LSASS dumps by content, archives
-//! staged in `ProgramData` and web folders, and filename IOCs everywhere.
+//! staged in `ProgramData` and web folders, IIS modules IIS and Exchange
+//! do not ship (every `applicationHost.config` and `web.config`), and
+//! filename IOCs everywhere.
 //! Everything it loads once (rules, hash and name lists) is a
 //! [`FileIntel`], shared read-only by all workers.
 //!
@@ -21,6 +23,7 @@ mod compiled;
 mod hashes;
 mod intel;
 mod lsass;
+pub mod modules;
 mod names;
 mod owa;
 mod rules;
@@ -192,6 +195,9 @@ impl FileWorker<'_> {
         }
         let mut content = self.read(&ctx, &mut out);
         found.extend(self.content_checks(&ctx, &mut content, &mut out));
+        if modules::is_module_config(&ctx.name_lower) {
+            found.extend(modules::check(&ctx, &mut out.errors));
+        }
         if found.is_empty() {
             return out;
         }

@@ -1,9 +1,11 @@
-//! `vigie history`: the remediation curve over every stored scan run, and
-//! import of JSONL files as runs.
+//! `vigie history`: the remediation curve over every stored scan run,
+//! configuration drift between server-health runs (`vigie check --host
+//! --db`), and import of JSONL files as runs.
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use vigie_report::drift::RunPair;
 use vigie_report::history::Point;
 use vigie_store::{RunKind, Store};
 
@@ -17,8 +19,8 @@ pub struct Args {
     /// `$XDG_DATA_HOME/vigie/vigie.db`) or `postgres://user@host/db`.
     #[arg(long, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
-    /// Record these scan or hunt JSONL files as runs first (one run per
-    /// file).
+    /// Record these scan, hunt or server-health (`vigie check --host`
+    /// JSON/JSONL) files as runs first (one run per file and kind).
     #[arg(long, num_args = 1..)]
     pub import: Vec<PathBuf>,
     /// Also write the curve as an HTML page.
@@ -65,8 +67,41 @@ fn import(store: &mut Store, files: &[PathBuf]) -> anyhow::Result<bool> {
                 records.hunts.len()
             );
         }
+        if !records.health.is_empty() {
+            let run = store.begin_run(RunKind::Health, &meta)?;
+            for s in &records.health {
+                store.record_health(run, s)?;
+            }
+            store.finish_run(run)?;
+            eprintln!(
+                "vigie: {meta}: run {run}, {} server health records",
+                records.health.len()
+            );
+        }
     }
     Ok(errors)
+}
+
+/// Drift between each pair of consecutive finished server-health runs,
+/// and whether the latest of them has a server needing action.
+pub(crate) fn drift(
+    store: &mut Store,
+) -> anyhow::Result<(Vec<RunPair>, bool)> {
+    let mut pairs = Vec::new();
+    let mut last: Option<(i64, Vec<vigie_model::health::HealthRecord>)> = None;
+    for run in store.runs()? {
+        if run.kind != "health" || run.finished_at.is_none() {
+            continue;
+        }
+        let servers = store.health(run.id)?;
+        if let Some((from, before)) = &last {
+            let changes = vigie_report::drift::changes(before, &servers);
+            pairs.push(RunPair { from: *from, to: run.id, changes });
+        }
+        last = Some((run.id, servers));
+    }
+    let act = last.is_some_and(|(_, s)| s.iter().any(|s| s.needs_action()));
+    Ok((pairs, act))
 }
 
 /// The curve points of every scan run.
@@ -104,15 +139,28 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         (store, errors)
     };
     let points = points(&mut store)?;
+    let has_health = store.runs()?.iter().any(|r| r.kind == "health");
     let mut out = std::io::stdout().lock();
-    out.write_all(vigie_report::history::table(&points).as_bytes())?;
+    // A history of health runs only has no curve to draw.
+    let curve = !points.is_empty() || !has_health;
+    if curve {
+        out.write_all(vigie_report::history::table(&points).as_bytes())?;
+    }
+    let mut health_action = false;
+    if has_health {
+        let (pairs, act) = drift(&mut store)?;
+        health_action = act;
+        let text = vigie_report::drift::table(&pairs);
+        let text = if curve { &text } else { text.trim_start() };
+        out.write_all(text.as_bytes())?;
+    }
     out.flush()?;
     if let Some(path) = &args.html {
         emit(&vigie_report::history::render(&points), Some(path))?;
         eprintln!("vigie: history chart written to {}", path.display());
     }
     let vulnerable = points.last().is_some_and(|p| p.vulnerable > 0);
-    Ok(Outcome::from_flags(vulnerable, errors))
+    Ok(Outcome::from_flags(vulnerable || health_action, errors))
 }
 
 /// A writer that passes JSONL through unchanged and records each

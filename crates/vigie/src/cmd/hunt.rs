@@ -245,7 +245,7 @@ fn options(args: &Args) -> HuntOptions {
 }
 
 /// Reports written into the evidence would modify it.
-fn refuse_inside_evidence(
+pub(crate) fn refuse_inside_evidence(
     target: &Path,
     opts: &HuntOptions,
 ) -> anyhow::Result<()> {

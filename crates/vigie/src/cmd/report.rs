@@ -1,5 +1,5 @@
-//! `vigie report`: scan or hunt JSONL (or a stored run) into one HTML,
-//! CSV or Markdown report.
+//! `vigie report`: scan or hunt JSONL, `vigie check --host` JSON or JSONL
+//! (or a stored run) into one HTML, CSV or Markdown report.
 
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +23,8 @@ pub enum Format {
 /// Arguments of `vigie report`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Scan or hunt JSONL files (`-` for stdin).
+    /// Scan or hunt JSONL files, or `vigie check --host` JSON/JSONL
+    /// (server health; HTML only) (`-` for stdin).
     pub files: Vec<PathBuf>,
     /// Read a stored run instead (see `vigie history`): an SQLite file
     /// or `postgres://user@host/db`.
@@ -97,6 +98,7 @@ fn from_db(path: &Path, run: Option<i64>) -> anyhow::Result<Records> {
     Ok(Records {
         hosts: store.hosts(id)?,
         hunts: store.hunts(id)?,
+        health: store.health(id)?,
         errors: Vec::new(),
     })
 }
@@ -105,7 +107,9 @@ fn from_db(path: &Path, run: Option<i64>) -> anyhow::Result<Records> {
 pub(crate) fn render(records: &Records, format: Format) -> String {
     let (hosts, hunts) = (&records.hosts, &records.hunts);
     match format {
-        Format::Html => vigie_report::html::render_report(hosts, hunts),
+        Format::Html => {
+            vigie_report::html::render_all(hosts, hunts, &records.health)
+        }
         Format::Csv => vigie_report::text::csv(hosts, hunts),
         Format::Md => vigie_report::text::markdown(hosts, hunts),
     }
@@ -119,6 +123,7 @@ pub(crate) fn has_findings(records: &Records) -> bool {
             .hunts
             .iter()
             .any(|r| r.verdict > vigie_model::Verdict::Inconclusive)
+        || records.health.iter().any(|s| s.needs_action())
 }
 
 /// Write text to a file or to stdout.
@@ -167,9 +172,10 @@ pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
     std::fs::write(&path, render(&records, Format::Html))?;
     writeln!(
         ctx.out,
-        "  {} hosts, {} hunts -> {}",
+        "  {} hosts, {} hunts, {} server health -> {}",
         records.hosts.len(),
         records.hunts.len(),
+        records.health.len(),
         path.display()
     )?;
     Ok(())

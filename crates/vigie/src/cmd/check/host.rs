@@ -33,6 +33,11 @@ pub struct HostArgs {
     /// after a server is used for that server.
     #[arg(long, value_name = "DIR", requires = "host")]
     pub exports: Option<PathBuf>,
+    /// Also record each server's health in this history database (one
+    /// run); `vigie history` then shows configuration drift between runs.
+    /// Never inside a judged path.
+    #[arg(long, value_name = "FILE", requires = "host")]
+    pub db: Option<PathBuf>,
 }
 
 impl HostArgs {
@@ -69,6 +74,13 @@ pub fn run(
         anyhow::bail!(
             "--format csv is not available with --host; use table, json or jsonl"
         );
+    }
+    if let Some(db) = &args.db {
+        let judged = vigie_hunt::engine::HuntOptions {
+            inputs: args.host.clone(),
+            ..Default::default()
+        };
+        crate::cmd::hunt::refuse_inside_evidence(db, &judged)?;
     }
     let mut servers = Vec::new();
     let mut errors = Vec::new();
@@ -114,10 +126,10 @@ pub fn run(
         }
         Format::Jsonl => {
             for s in &servers {
-                jsonl(&mut out, "server", s)?;
+                jsonl(&mut out, "server", Some("health"), s)?;
             }
             for e in &errors {
-                jsonl(&mut out, "error", e)?;
+                jsonl(&mut out, "error", None, e)?;
             }
         }
         _ => {
@@ -147,19 +159,56 @@ pub fn run(
         }
     }
     out.flush()?;
+    if let Some(db) = &args.db {
+        record(&servers, &args.host, db)?;
+    }
     let findings = servers.iter().any(ServerHealth::needs_action);
     let item_errors =
         !errors.is_empty() || servers.iter().any(|s| !s.errors.is_empty());
     Ok(Outcome::from_flags(findings, item_errors))
 }
 
+/// Record every judged server in the history database as one run.
+fn record(
+    servers: &[ServerHealth],
+    inputs: &[PathBuf],
+    db: &std::path::Path,
+) -> anyhow::Result<()> {
+    let path = crate::cmd::report::db_path(Some(db))?;
+    let mut store = vigie_store::Store::open(&path)?;
+    let paths: Vec<String> =
+        inputs.iter().map(|p| p.display().to_string()).collect();
+    let meta = format!("vigie check --host {}", paths.join(" "));
+    let run = store.begin_run(vigie_store::RunKind::Health, &meta)?;
+    for s in servers {
+        // The stored form is the record model's view of the same JSON.
+        let record: vigie_model::health::HealthRecord =
+            serde_json::from_value(serde_json::to_value(s)?)?;
+        store.record_health(run, &record)?;
+    }
+    store.finish_run(run)?;
+    eprintln!(
+        "vigie check: recorded {} server(s) as run {run} in {}",
+        servers.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// One `--format jsonl` line: the body with `schema_version`, `type`
+/// and, for records other tools read back (`vigie report`, `history
+/// --import`), `record`.
 fn jsonl<T: Serialize>(
     out: &mut dyn Write,
     kind: &str,
+    record: Option<&str>,
     body: &T,
 ) -> anyhow::Result<()> {
     let mut v = serde_json::to_value(body)?;
     if let Some(o) = v.as_object_mut() {
+        if let Some(r) = record {
+            o.insert("record".into(), r.into());
+        }
         o.insert("schema_version".into(), vigie_model::SCHEMA_VERSION.into());
         o.insert("type".into(), kind.into());
     }
@@ -315,13 +364,22 @@ pub fn demo(ctx: &mut crate::cmd::demo::DemoContext) -> anyhow::Result<()> {
         server.display(),
         exports.display()
     )?;
-    for s in vigie_health::judge_path(
+    let servers = vigie_health::judge_path(
         &server,
         Some(&exports),
         Table::embedded(),
         as_of,
-    ) {
-        write_server(&mut *ctx.out, &s)?;
+    );
+    let results = ctx.dir.join("host-check.jsonl");
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&results)
+            .with_context(|| format!("writing {}", results.display()))?,
+    );
+    for s in &servers {
+        write_server(&mut *ctx.out, s)?;
+        jsonl(&mut file, "server", Some("health"), s)?;
     }
+    file.flush()?;
+    ctx.results.push(results);
     Ok(())
 }
