@@ -697,11 +697,10 @@ impl Prefilter {
             out.extend(memchr::memchr_iter(b'\n', data).map(|i| i + 1));
             return;
         };
-        // A copy then an in-place lower-casing: both run as SIMD loops,
-        // where a mapped extend went byte by byte.
+        // One pass: copy and lower-case together (a copy then an in-place
+        // lower-casing measured slower: two passes over the block).
         scratch.clear();
-        scratch.extend_from_slice(data);
-        scratch.make_ascii_lowercase();
+        scratch.extend(data.iter().map(u8::to_ascii_lowercase));
         let data = &scratch[..];
         let mut at = 0;
         while let Some(m) = ac.find(data, at) {
