@@ -10,6 +10,7 @@
 //! stops at the break (JSON cannot be resynchronised inside an array),
 //! and says how far it got.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
@@ -142,9 +143,16 @@ fn read_array<R: Read>(
     on_event: &mut dyn FnMut(Position, Value),
     on_error: &mut dyn FnMut(String),
 ) -> u64 {
+    let used = Cell::new(0);
+    let r = ElementCap { inner: r, used: &used, cap: crate::MAX_LINE as u64 };
     let mut de = serde_json::Deserializer::from_reader(r);
     let mut count = 0u64;
-    let v = Elements { on_event, on_error: &mut *on_error, count: &mut count };
+    let v = Elements {
+        on_event,
+        on_error: &mut *on_error,
+        count: &mut count,
+        used: &used,
+    };
     if let Err(e) = (&mut de).deserialize_seq(v) {
         on_error(format!(
             "JSON array broken after element {count}: {e}; the rest was \
@@ -154,10 +162,36 @@ fn read_array<R: Read>(
     count
 }
 
+/// Passes bytes to the deserialiser, failing once one element has taken
+/// more than `cap` of them: an array element is held whole as a value, so
+/// a giant one (an attacker's, or a broken export) must stop the read, not
+/// exhaust memory. As with JSON Lines, [`crate::MAX_LINE`] is the bound.
+struct ElementCap<'a, R> {
+    inner: R,
+    /// Bytes read since the last element ended (reset by [`Elements`]).
+    used: &'a Cell<u64>,
+    cap: u64,
+}
+
+impl<R: Read> Read for ElementCap<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.used.get() > self.cap {
+            return Err(std::io::Error::other(format!(
+                "an element longer than {} bytes",
+                self.cap
+            )));
+        }
+        let n = self.inner.read(buf)?;
+        self.used.set(self.used.get() + n as u64);
+        Ok(n)
+    }
+}
+
 struct Elements<'a> {
     on_event: &'a mut dyn FnMut(Position, Value),
     on_error: &'a mut dyn FnMut(String),
     count: &'a mut u64,
+    used: &'a Cell<u64>,
 }
 
 impl<'de> Visitor<'de> for Elements<'_> {
@@ -170,6 +204,7 @@ impl<'de> Visitor<'de> for Elements<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0u64;
         while let Some(v) = seq.next_element::<Value>()? {
+            self.used.set(0);
             index += 1;
             if v.is_object() {
                 *self.count += 1;
@@ -224,6 +259,22 @@ mod tests {
         assert_eq!(ev.len(), 1);
         assert!(err[0].contains("element 2"), "{err:?}");
         assert!(err[1].contains("broken after element 1"), "{err:?}");
+        // A giant element stops the read with a named error instead of
+        // being held whole (issue: JSON array elements had no size cap).
+        let big = format!(
+            "[{{\"EventID\":1}},{{\"EventID\":2,\"Pad\":\"{}\"}},{{\"EventID\":3}}]",
+            "x".repeat(crate::MAX_LINE + 10)
+        );
+        let (ev, err, _) = read(&big);
+        assert_eq!(ev.len(), 1, "{err:?}");
+        assert!(err[0].contains("longer than"), "{err:?}");
+        // Elements just under the cap, many of them, all read.
+        let pad = "y".repeat(crate::MAX_LINE / 2);
+        let many = format!(
+            "[{}]",
+            vec![format!("{{\"EventID\":4,\"P\":\"{pad}\"}}"); 5].join(",")
+        );
+        assert_eq!(read(&many).2.events, 5);
         // Leading blank lines keep line numbers true.
         let (ev, _, _) = read("\n\n{\"EventID\":3}\n");
         assert_eq!(ev[0].0, Position::Line(3));
