@@ -75,19 +75,22 @@ mod tests {
         assert!(s.hunts(run).unwrap().is_empty());
     }
 
-    /// A database written before the health table existed (schema 1) is
+    /// A database written before the health table existed (schema 2) is
     /// upgraded by a recording command; read-only commands say so.
     #[test]
-    fn schema_1_database_gains_the_health_table() {
+    fn schema_2_database_gains_the_health_table() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         drop(Store::open(&path).unwrap());
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE health; PRAGMA user_version = 1;")
+        conn.execute_batch("DROP TABLE health; PRAGMA user_version = 2;")
             .unwrap();
         drop(conn);
         let old = Store::open_read_only(&path).err().unwrap();
-        assert!(matches!(old, StoreError::TooOld { found: 1, .. }), "{old}");
+        assert!(
+            matches!(old, crate::StoreError::TooOld { found: 2, .. }),
+            "{old}"
+        );
         let mut s = Store::open(&path).unwrap();
         let run = s.begin_run(RunKind::Health, "m").unwrap();
         s.record_health(run, &record(Status::Ok)).unwrap();

@@ -18,12 +18,12 @@
 
 mod diff;
 mod driver;
+mod health;
 mod location;
+mod notices;
 mod pg;
 mod schema;
 mod sqlite;
-mod notices;
-mod health;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

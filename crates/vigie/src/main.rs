@@ -71,7 +71,9 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args),
         Command::Notify(args) => cmd::notify::run(args),
         Command::Demo(args) => cmd::demo::run(args),
-        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Completions(args) => {
+            cmd::completions::run(args, Cli::command())
+        }
         Command::Man(args) => cmd::completions::man(args, Cli::command()),
     };
     exit::finish(result)

@@ -419,8 +419,10 @@ fn ten_megabyte_bad_line_is_not_echoed_whole() {
             .arg(&garbage[..100_000])
             .output()
             .unwrap();
+        // One real result (its CVE list is ~28 KB in JSONL with the full
+        // table) and capped errors: far below the 100,000-byte argument.
         assert!(
-            out.stdout.len() < 20_000,
+            out.stdout.len() < 60_000,
             "{format}: {} bytes",
             out.stdout.len()
         );

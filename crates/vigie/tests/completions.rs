@@ -54,7 +54,9 @@ fn man_dir_writes_one_page_per_subcommand() {
     let main = std::fs::read_to_string(out.join("vigie.1")).unwrap();
     assert!(main.contains(".TH vigie"));
     let hunt = std::fs::read_to_string(out.join("vigie-hunt.1")).unwrap();
-    assert!(hunt.contains("exchange\\-root") || hunt.contains("exchange-root"));
+    assert!(
+        hunt.contains("exchange\\-root") || hunt.contains("exchange-root")
+    );
     for sub in SUBCOMMANDS {
         assert!(out.join(format!("vigie-{sub}.1")).exists(), "{sub}");
     }

@@ -50,8 +50,12 @@ pub fn man(args: ManArgs, cli: clap::Command) -> anyhow::Result<Outcome> {
     for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
         // git-style pages (`man vigie-scan`): each subcommand's options
         // in full, which one page for all would bury.
-        let name = format!("vigie-{}", sub.get_name());
-        let page = render(sub.clone().name(name.clone()))?;
+        // clap names are `'static`; a handful of short strings leaked in a
+        // command that exits right after is simpler than clap's `string`
+        // feature, which would rebuild clap for every other command.
+        let name: &'static str =
+            Box::leak(format!("vigie-{}", sub.get_name()).into_boxed_str());
+        let page = render(sub.clone().name(name))?;
         pages.push((format!("{name}.1"), page));
     }
     for (file, page) in pages {
