@@ -325,14 +325,7 @@ impl Store {
         if found > known() {
             return Err(StoreError::TooNew { path, found, known: known() });
         }
-        Ok(Store {
-            conn,
-            location,
-            path,
-            pending: 0,
-            batch_started: None,
-            queued: Vec::new(),
-        })
+        Ok(Store::new(conn, location, path))
     }
 
     /// Open an existing database for reading only (`history`, `diff`,
@@ -382,14 +375,19 @@ impl Store {
                 Conn::Postgres(pg)
             }
         };
-        Ok(Store {
+        Ok(Store::new(conn, location, path))
+    }
+
+    /// A store over an open connection, nothing queued yet.
+    fn new(conn: Conn, location: Location, path: PathBuf) -> Store {
+        Store {
             conn,
             location,
             path,
             pending: 0,
             batch_started: None,
             queued: Vec::new(),
-        })
+        }
     }
 
     /// Where this database is (display it: the password is redacted).
