@@ -18,6 +18,8 @@ pub struct ServerTree {
     pub volume: PathBuf,
     /// The collection folder (holds `.reg` exports and the volume).
     pub collection: PathBuf,
+    /// The server vigie runs on: other drive letters are its real drives.
+    pub live: bool,
 }
 
 /// Top-level folders that mark a system volume.
@@ -73,6 +75,7 @@ fn as_server(dir: &Path) -> Option<ServerTree> {
             name: name_of(dir),
             volume: c,
             collection: dir.to_path_buf(),
+            live: false,
         });
     }
     if is_volume(dir) {
@@ -85,12 +88,26 @@ fn as_server(dir: &Path) -> Option<ServerTree> {
             name,
             volume: dir.to_path_buf(),
             collection,
+            live: false,
         });
     }
     None
 }
 
 impl ServerTree {
+    /// The Windows server vigie runs on, named `name`, its system drive
+    /// `drive` (`C:`).
+    pub fn live(name: &str, drive: &str) -> ServerTree {
+        let volume =
+            PathBuf::from(format!("{}\\", drive.trim_end_matches('\\')));
+        ServerTree {
+            name: name.to_string(),
+            collection: volume.clone(),
+            volume,
+            live: true,
+        }
+    }
+
     /// Map a Windows path (`C:\Program Files\...`, `%windir%\...`) onto
     /// the copy. Other drive letters map to a sibling folder of that
     /// letter (`D/`) when the volume folder is itself a drive letter.
@@ -102,6 +119,9 @@ impl ServerTree {
         };
         if drive == "C" {
             return resolve_ci(&self.volume, rest);
+        }
+        if self.live {
+            return resolve_ci(&PathBuf::from(format!("{drive}:\\")), rest);
         }
         let base = child_ci(&self.collection, &drive)
             .or_else(|| child_ci(self.volume.parent()?, &drive))?;

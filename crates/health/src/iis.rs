@@ -119,6 +119,9 @@ pub struct AppHost {
     /// Every module registration (`globalModules`, `modules`, also in
     /// `<location>`s).
     pub registrations: Vec<crate::modules::Registration>,
+    /// IIS log folders as written (`%SystemDrive%\inetpub\logs\LogFiles`):
+    /// `siteDefaults`' `logFile` directory first, then each site's own.
+    pub log_dirs: Vec<String>,
 }
 
 impl AppHost {
@@ -162,6 +165,7 @@ impl AppHost {
             );
         }
         if let Some(sites) = at(root, "system.applicationHost/sites") {
+            host.log_dirs = log_dirs(sites);
             for site in children(sites, "site") {
                 let name = site.attribute("name").unwrap_or_default();
                 for app in children(site, "application") {
@@ -185,6 +189,24 @@ impl AppHost {
     pub fn location(&self, path: &str) -> Option<&Location> {
         self.locations.iter().find(|l| l.path.eq_ignore_ascii_case(path))
     }
+}
+
+/// `logFile` directories of `siteDefaults` and of each site, distinct.
+fn log_dirs(sites: Node<'_, '_>) -> Vec<String> {
+    let defaults = children(sites, "siteDefaults");
+    let mut out: Vec<String> = Vec::new();
+    for holder in defaults.chain(children(sites, "site")) {
+        let dir = children(holder, "logFile")
+            .filter_map(|l| l.attribute("directory"))
+            .map(str::trim)
+            .find(|d| !d.is_empty());
+        if let Some(d) = dir
+            && !out.iter().any(|o| o.eq_ignore_ascii_case(d))
+        {
+            out.push(d.to_string());
+        }
+    }
+    out
 }
 
 fn children_of<'a, 'i>(

@@ -85,12 +85,25 @@ pub struct Inputs {
 impl Inputs {
     /// Read a server's inputs.
     pub fn gather(tree: &ServerTree, exports: Option<&Path>) -> Inputs {
+        Inputs::gather_with(tree, exports, None)
+    }
+
+    /// Read a server's inputs, its registry given (a live server's, read
+    /// through the registry API) instead of read from hives and exports.
+    pub fn gather_with(
+        tree: &ServerTree,
+        exports: Option<&Path>,
+        registry: Option<Registry>,
+    ) -> Inputs {
         let mut inp = Inputs {
             name: tree.name.clone(),
             root: tree.collection.display().to_string(),
             ..Inputs::default()
         };
-        inp.read_registry(tree);
+        match registry {
+            Some(r) => inp.registry = r,
+            None => inp.read_registry(tree),
+        }
         inp.install = inp
             .registry
             .software

@@ -7,10 +7,9 @@
 //! against which paths are mapped onto the server's `C:\` drive. While the
 //! engine walks, [`Landmarks`] notes where the Exchange install, the IIS
 //! logs and the event logs were met, so the report can say what was
-//! missing. On a live Windows server the registry is out of reach without
-//! a Windows-only dependency, so [`live_roots`] takes the install folder
-//! from `%ExchangeInstallPath%` (set by Exchange setup) or the default
-//! path.
+//! missing. On a live Windows server [`live_roots`] walks the places
+//! `vigie-live` found through the registry, IIS's configuration and the
+//! environment.
 
 use std::path::{Path, PathBuf};
 
@@ -197,45 +196,59 @@ impl Landmarks {
 }
 
 /// Roots for hunting the machine vigie runs on (Windows): the Exchange
-/// install folder and the places attackers use, all mapped from the
-/// system drive. `env` reads environment variables (tests pass a map).
-pub fn live_roots(env: &dyn Fn(&str) -> Option<String>) -> Vec<Root> {
-    let drive = env("SystemDrive").unwrap_or_else(|| "C:".into());
+/// install folder, the IIS log folders and the event logs where
+/// [`vigie_live::Layout`] found them, and the places attackers use, all
+/// mapped from the system drive. A folder on another drive is mapped as
+/// if it were on the system drive (the install folder as Exchange's).
+pub fn live_roots(layout: &vigie_live::Layout) -> Vec<Root> {
+    let drive = layout.system_drive.as_str();
     let drive_root = PathBuf::from(format!("{drive}\\"));
-    let sysroot =
-        env("SystemRoot").unwrap_or_else(|| format!(r"{drive}\Windows"));
-    let progdata =
-        env("ProgramData").unwrap_or_else(|| format!(r"{drive}\ProgramData"));
-    let exchange = env("ExchangeInstallPath").unwrap_or_else(|| {
-        format!(r"{drive}\Program Files\Microsoft\Exchange Server\V15")
-    });
+    let on_drive = |p: &str| {
+        p.get(..drive.len()).is_some_and(|d| d.eq_ignore_ascii_case(drive))
+    };
+    let tree = |p: &str| Root {
+        walk: PathBuf::from(p),
+        base: if on_drive(p) { drive_root.clone() } else { PathBuf::from(p) },
+        kind: RootKind::Tree,
+    };
     let mut out = Vec::new();
-    let ex = PathBuf::from(exchange.trim_end_matches('\\'));
-    let on_drive = exchange.to_lowercase().starts_with(&drive.to_lowercase());
-    out.push(Root {
-        base: if on_drive { drive_root.clone() } else { ex.clone() },
-        walk: ex,
-        kind: if on_drive { RootKind::Tree } else { RootKind::ExchangeRoot },
+    let ex = layout.install.as_str();
+    out.push(if on_drive(ex) {
+        tree(ex)
+    } else {
+        Root {
+            walk: PathBuf::from(ex),
+            base: PathBuf::from(ex),
+            kind: RootKind::ExchangeRoot,
+        }
     });
-    let places = [
-        format!(r"{drive}\inetpub"),
-        format!(r"{sysroot}\System32\winevt\Logs"),
+    let sysroot = layout.system_root.as_str();
+    let mut places: Vec<String> = vec![format!(r"{drive}\inetpub")];
+    places.extend(layout.iis_logs.iter().cloned());
+    places.extend([
+        layout.event_logs.clone(),
+        // applicationHost.config: the IIS modules it registers
+        format!(r"{sysroot}\System32\inetsrv\config"),
         format!(r"{sysroot}\Temp"),
         format!(
             r"{sysroot}\Microsoft.NET\Framework64\v4.0.30319\Temporary ASP.NET Files"
         ),
         format!(r"{sysroot}\debug"),
-        progdata,
+        layout.program_data.clone(),
         format!(r"{drive}\root"),
         format!(r"{drive}\Users\Public"),
         format!(r"{drive}\PerfLogs"),
-    ];
+    ]);
     for p in places {
-        out.push(Root {
-            walk: PathBuf::from(p),
-            base: drive_root.clone(),
-            kind: RootKind::Tree,
+        // A folder inside one already walked (IIS logs below inetpub).
+        let inside = out.iter().any(|r| {
+            let w = r.walk.to_string_lossy().to_lowercase();
+            p.to_lowercase().starts_with(&format!("{w}\\"))
+                || p.eq_ignore_ascii_case(&w)
         });
+        if !inside {
+            out.push(tree(&p));
+        }
     }
     out
 }
@@ -385,23 +398,36 @@ mod tests {
     }
 
     #[test]
-    fn live_roots_use_the_environment_then_defaults() {
-        let env = |k: &str| {
-            (k == "ExchangeInstallPath")
-                .then(|| r"D:\Exchange\V15\".to_string())
-        };
-        let roots = live_roots(&env);
+    fn live_roots_follow_the_discovered_layout() {
+        struct Machine;
+        impl vigie_live::System for Machine {
+            fn var(&self, k: &str) -> Option<String> {
+                (k == "ExchangeInstallPath")
+                    .then(|| r"D:\Exchange\V15\".to_string())
+            }
+            fn hklm_string(
+                &self,
+                _: &str,
+                _: &str,
+            ) -> Result<Option<String>, String> {
+                Ok(None)
+            }
+            fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
+                Err(std::io::ErrorKind::NotFound.into())
+            }
+        }
+        let layout = vigie_live::Layout::discover(&Machine);
+        let roots = live_roots(&layout);
         assert_eq!(roots[0].walk, PathBuf::from(r"D:\Exchange\V15"));
         assert_eq!(roots[0].kind, RootKind::ExchangeRoot);
+        let walks: Vec<_> = roots.iter().map(|r| r.walk.clone()).collect();
         assert!(
-            roots
-                .iter()
-                .any(|r| r.walk
-                    == Path::new(r"C:\Windows\System32\winevt\Logs"))
+            walks.contains(&PathBuf::from(r"C:\Windows\System32\winevt\Logs"))
         );
-        let roots = live_roots(&|_| None);
-        assert_eq!(roots[0].kind, RootKind::Tree);
-        assert_eq!(roots[0].base, PathBuf::from("C:\\"));
+        // The default IIS log folder is inside inetpub, walked once.
+        assert!(walks.contains(&PathBuf::from(r"C:\inetpub")));
+        assert!(!walks.contains(&PathBuf::from(r"C:\inetpub\logs\LogFiles")));
+        assert!(roots[1..].iter().all(|r| r.base == Path::new("C:\\")));
     }
 
     #[test]

@@ -39,9 +39,9 @@ pub struct HuntOptions {
     /// `--exchange-root`: the Exchange install folder, when it is not
     /// where discovery would find it.
     pub exchange_root: Option<PathBuf>,
-    /// Also hunt the machine vigie runs on (Windows; see
-    /// [`discover::live_roots`]).
-    pub live: bool,
+    /// Also hunt the machine vigie runs on, laid out as discovered
+    /// (Windows; see [`discover::live_roots`]).
+    pub live: Option<vigie_live::Layout>,
     /// Ignore log records before this time; also the start of every
     /// family's window the logs must cover (default: each family's first
     /// known exploitation, [`crate::coverage::first_exploitation`]).
@@ -124,10 +124,12 @@ pub fn hunt(
     let started_at = Utc::now();
     let (mut roots, mut errors) =
         discover::roots(&opts.inputs, opts.exchange_root.as_deref());
-    if opts.live {
-        let env = |k: &str| std::env::var(k).ok();
+    if let Some(layout) = &opts.live {
+        errors.extend(layout.errors.iter().cloned());
         roots.extend(
-            discover::live_roots(&env).into_iter().filter(|r| r.walk.exists()),
+            discover::live_roots(layout)
+                .into_iter()
+                .filter(|r| r.walk.exists()),
         );
     }
     if roots.is_empty() {

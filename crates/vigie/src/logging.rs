@@ -23,7 +23,9 @@ pub fn init(verbose: u8) {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
+        // No colour codes on Windows: cmd.exe on the Server releases
+        // Exchange runs on shows them as text unless VT mode is enabled.
+        .with_ansi(!cfg!(windows) && std::io::stderr().is_terminal())
         .with_filter(filter)
         .with_filter(NotCaptured);
     // Ignored if a logger is already set (tests calling twice).

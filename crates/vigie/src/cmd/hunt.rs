@@ -41,9 +41,10 @@ pub struct Args {
     /// case), the Exchange install folder, or loose log/EVTX/JSON files.
     #[arg(value_name = "PATH", required_unless_present = "live")]
     pub paths: Vec<PathBuf>,
-    /// Hunt this machine (Windows): the Exchange install folder from
-    /// %ExchangeInstallPath% (or the default path), inetpub, event logs,
-    /// Temp, ProgramData, Temporary ASP.NET Files.
+    /// Hunt this machine (Windows): the Exchange install folder (from the
+    /// registry's MsiInstallPath, else %ExchangeInstallPath%, else the
+    /// default path), inetpub and every IIS log folder applicationHost.config
+    /// names, the event logs, Temp, ProgramData, Temporary ASP.NET Files.
     #[arg(long)]
     pub live: bool,
     /// The Exchange install folder (`...\V15`), when discovery cannot
@@ -150,12 +151,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if let (Some(s), Some(u)) = (args.since, args.until) {
         anyhow::ensure!(s <= u, "--since is after --until");
     }
-    if args.live && !cfg!(windows) {
-        anyhow::bail!("--live hunts a Windows server from itself");
+    if args.live {
+        super::live::ensure_supported("vigie hunt")?;
     }
     let sigma = load_sigma(&args.sigma)?;
     let mut opts = options(&args);
     opts.sigma = sigma;
+    if args.live {
+        opts.live = Some(super::live::layout("vigie hunt"));
+    }
     let file_db = args
         .db
         .as_ref()
@@ -177,6 +181,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let output = hunt(&opts, &show)?;
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if args.live
+        && let Some(note) = super::live::rights_note(
+            "vigie hunt",
+            super::live::elevated(),
+            &output.report.errors,
+        )
+    {
+        eprintln!("{note}");
     }
     print(&output, args.format)?;
     if let Some(dir) = &args.out {
@@ -227,7 +240,7 @@ fn options(args: &Args) -> HuntOptions {
     HuntOptions {
         inputs: args.paths.clone(),
         exchange_root: args.exchange_root.clone(),
-        live: args.live,
+        live: None,
         since: args.since,
         until: args.until,
         hostname: args.hostname.clone(),

@@ -8,6 +8,7 @@ pub mod history;
 pub mod hunt;
 pub mod import;
 pub mod lab;
+pub mod live;
 pub mod notify;
 pub mod report;
 pub mod scan;

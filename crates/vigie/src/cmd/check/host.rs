@@ -25,7 +25,9 @@ pub struct HostArgs {
     /// written.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub host: Vec<PathBuf>,
-    /// Judge the Windows server vigie runs on.
+    /// Judge the Windows server vigie runs on: its registry through
+    /// Windows, its IIS and Exchange configuration and ExSetup.exe from
+    /// the install folder the registry names. Nothing is written.
     #[arg(long)]
     pub live: bool,
     /// CLIXML exports (`Get-SettingOverride | Export-Clixml`, ExSetup
@@ -65,10 +67,7 @@ pub fn run(
     as_of: NaiveDate,
 ) -> anyhow::Result<Outcome> {
     if args.live {
-        anyhow::bail!(
-            "vigie check --live is not supported on this platform yet: copy the server's \
-             C:\\ (or mount its image) and use --host PATH"
-        );
+        super::super::live::ensure_supported("vigie check")?;
     }
     if format == Format::Csv {
         anyhow::bail!(
@@ -84,6 +83,9 @@ pub fn run(
     }
     let mut servers = Vec::new();
     let mut errors = Vec::new();
+    if args.live {
+        servers.push(live_server(table, as_of));
+    }
     for input in &args.host {
         if !input.exists() {
             errors.push(ItemError::new(
@@ -166,6 +168,36 @@ pub fn run(
     let item_errors =
         !errors.is_empty() || servers.iter().any(|s| !s.errors.is_empty());
     Ok(Outcome::from_flags(findings, item_errors))
+}
+
+/// Judge the server vigie runs on (Windows): its registry read through
+/// the registry API, its files where the registry says they are.
+#[cfg(windows)]
+fn live_server(table: &Table, as_of: NaiveDate) -> ServerHealth {
+    let layout = super::super::live::layout("vigie check");
+    let (registry, registry_errors) = vigie_live::windows::registry();
+    let tree = vigie_health::discover::ServerTree::live(
+        &layout.computer,
+        &layout.system_drive,
+    );
+    let inputs =
+        vigie_health::Inputs::gather_with(&tree, None, Some(registry));
+    let mut health = vigie_health::judge(&inputs, table, as_of);
+    health.errors.extend(layout.errors);
+    health.errors.extend(registry_errors);
+    if let Some(note) = super::super::live::rights_note(
+        "vigie check",
+        super::super::live::elevated(),
+        &health.errors,
+    ) {
+        eprintln!("{note}");
+    }
+    health
+}
+
+#[cfg(not(windows))]
+fn live_server(_: &Table, _: NaiveDate) -> ServerHealth {
+    unreachable!("--live is refused off Windows before any I/O")
 }
 
 /// Record every judged server in the history database as one run.
