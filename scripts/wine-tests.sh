@@ -167,6 +167,20 @@ else
   echo "FAIL  --live changed the server: $(diff "$work/before.sums" "$work/after.sums" | head -5) $written"
   status=1
 fi
+# Reports go where --out says, never into a folder the hunt reads.
+if "$WINE" "$exe" hunt --live --no-progress --out 'C:\ProgramData\vigie' >/dev/null 2>"$out/refused.err"; then
+  echo "FAIL  hunt --live --out inside a hunted folder was not refused"; status=1
+elif grep -q "inside the evidence" "$out/refused.err" && [ ! -e "$drive_c/ProgramData/vigie" ]; then
+  echo "ok    hunt --live refuses --out inside a folder it hunts"
+else
+  echo "FAIL  hunt --live --out C:\ProgramData\vigie: $(head -3 "$out/refused.err")"; status=1
+fi
+"$WINE" "$exe" hunt --live --no-progress --out 'C:\vigie-out' >/dev/null 2>"$out/out.err" || true
+if ls "$drive_c/vigie-out/"*.html >/dev/null 2>&1; then
+  echo "ok    hunt --live --out C:\vigie-out wrote its reports there"
+else
+  echo "FAIL  hunt --live --out C:\vigie-out wrote no report: $(tail -3 "$out/out.err")"; status=1
+fi
 
 if [ $status -ne 0 ]; then
   keep=1

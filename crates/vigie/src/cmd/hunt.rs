@@ -263,8 +263,14 @@ pub(crate) fn refuse_inside_evidence(
     opts: &HuntOptions,
 ) -> anyhow::Result<()> {
     let t = absolute(target);
+    let live: Vec<PathBuf> = opts
+        .live
+        .iter()
+        .flat_map(vigie_hunt::discover::live_roots)
+        .map(|r| r.walk)
+        .collect();
     let inputs = opts.inputs.iter().chain(opts.exchange_root.as_ref());
-    for input in inputs {
+    for input in inputs.chain(&live) {
         let i = absolute(input);
         let dir = if i.is_file() {
             i.parent().map(Path::to_path_buf).unwrap_or(i)
