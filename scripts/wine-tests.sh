@@ -54,8 +54,10 @@ CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$WINE" \
   /usr/bin/cargo test --locked --target x86_64-pc-windows-gnu \
   -Zbuild-std=std,panic_abort -p vigie-live --lib
 
-# 2 and 3: the Linux binary (the tests' toolchain) beside vigie.exe.
-cargo build --locked -q -p vigie --bin vigie
+# 2 and 3: the Linux binary (the tests' toolchain) beside vigie.exe. Built
+# as the README's test command builds it (same feature set), so after that
+# command, as in .ci/run, this is a no-op instead of a second build.
+cargo test --workspace --locked --no-run -q
 linux="$root/target/debug/vigie"
 "$linux" demo --out "$work/demo" >"$work/demo.log" 2>&1
 

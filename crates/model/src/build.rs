@@ -145,6 +145,21 @@ pub struct PatchAssessment {
     pub freshness: Option<String>,
 }
 
+impl UpgradeStep {
+    /// The step in words, each thing said once: `install CU15` (not
+    /// `install CU15 CU15`), `migrate to Exchange Server SE (RTM Aug26SU)`.
+    pub fn text(&self) -> String {
+        let update = self.name.split_whitespace().last().unwrap_or_default();
+        if update.is_empty()
+            || self.action.split_whitespace().any(|w| w == update)
+        {
+            self.action.clone()
+        } else {
+            format!("{} ({})", self.action, self.name)
+        }
+    }
+}
+
 impl PatchAssessment {
     /// CVEs still open for this build, most urgent first (known
     /// exploited, then CVSS).

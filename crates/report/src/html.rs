@@ -49,8 +49,8 @@ const SCRIPT: &str = "document.querySelectorAll('table.sortable th')\
 .forEach(function(th,i){th.addEventListener('click',function(){\
 var tb=th.closest('table').tBodies[0];var rows=Array.from(tb.rows);\
 var asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';\
-rows.sort(function(a,b){var x=a.cells[i].textContent,\
-y=b.cells[i].textContent;return asc?x.localeCompare(y,undefined,\
+rows.sort(function(a,b){var x=a.cells[i].dataset.sort||a.cells[i].textContent,\
+y=b.cells[i].dataset.sort||b.cells[i].textContent;return asc?x.localeCompare(y,undefined,\
 {numeric:true}):y.localeCompare(x,undefined,{numeric:true});});\
 rows.forEach(function(r){tb.appendChild(r);});});});\
 document.querySelectorAll('input.filter').forEach(function(f){\
@@ -428,6 +428,27 @@ fn scan_charts(body: &mut String, hosts: &[HostResult], ex: &[&HostResult]) {
     ));
 }
 
+/// Most urgent first: vulnerable to known-exploited CVEs, vulnerable,
+/// Exchange of unknown build, patched, errors, not Exchange, closed; then
+/// more known-exploited and more open CVEs first.
+pub fn severity_order(
+    h: &HostResult,
+) -> (u8, std::cmp::Reverse<usize>, std::cmp::Reverse<usize>) {
+    let open: Vec<_> =
+        h.assessment.iter().flat_map(|a| a.open_cves()).collect();
+    let kev = open.iter().filter(|c| c.known_exploited).count();
+    let rank = match h.state() {
+        "vulnerable" if kev > 0 => 0,
+        "vulnerable" => 1,
+        "unknown" => 2,
+        "patched" => 3,
+        "error" => 4,
+        "not_exchange" => 5,
+        _ => 6,
+    };
+    (rank, std::cmp::Reverse(kev), std::cmp::Reverse(open.len()))
+}
+
 fn scan_table(body: &mut String, hosts: &[HostResult]) {
     body.push_str(
         "<h2>Hosts</h2><input class=\"filter\" placeholder=\"filter\">\
@@ -436,8 +457,13 @@ fn scan_table(body: &mut String, hosts: &[HostResult]) {
 <th>SU</th><th>Open CVEs</th><th>Next step</th><th>Scanned</th>\
 </tr></thead><tbody>",
     );
-    for (i, h) in hosts.iter().enumerate() {
+    // Sorted by severity; each row keeps its link to its evidence block.
+    let mut order: Vec<(usize, &HostResult)> =
+        hosts.iter().enumerate().collect();
+    order.sort_by_key(|(_, h)| severity_order(h));
+    for (i, h) in order {
         let a = h.assessment.as_ref();
+        let rank = severity_order(h).0;
         let mut families: Vec<&str> = a
             .map(|a| a.open_cves().map(|c| c.family.as_str()).collect())
             .unwrap_or_default();
@@ -451,12 +477,12 @@ fn scan_table(body: &mut String, hosts: &[HostResult]) {
         };
         let step = a
             .and_then(|a| a.upgrade_path.first())
-            .map(|s| format!("{} {}", s.action, s.name))
+            .map(vigie_model::build::UpgradeStep::text)
             .unwrap_or_default();
         let state = host_state(h);
         let _ = write!(
             body,
-            "<tr><td><a href=\"#h{i}\">{}</a></td><td>{}</td><td>{}</td>\
+            "<tr><td><a href=\"#h{i}\">{}</a></td><td data-sort=\"{rank}\">{}</td><td>{}</td>\
 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&format!("{}:{}", h.target, h.port)),
             badge(state, state),

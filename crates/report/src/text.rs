@@ -39,7 +39,7 @@ pub fn next_step(h: &HostResult) -> String {
         .map(|a| {
             a.upgrade_path
                 .iter()
-                .map(|s| format!("{} {} ({})", s.action, s.name, s.build))
+                .map(|s| format!("{} ({})", s.text(), s.build))
                 .collect::<Vec<_>>()
                 .join("; ")
         })
@@ -137,7 +137,9 @@ pub fn markdown(hosts: &[HostResult], hunts: &[HuntReport]) -> String {
              |---|---|---|---|---|",
             hosts.len()
         );
-        for h in hosts {
+        let mut sorted: Vec<&HostResult> = hosts.iter().collect();
+        sorted.sort_by_key(|h| crate::html::severity_order(h));
+        for h in sorted {
             let _ = writeln!(
                 out,
                 "| {}:{} | {} | {} | {} | {} |",

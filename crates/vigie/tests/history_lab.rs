@@ -159,7 +159,9 @@ fn expected_diff(before: &[ManifestEntry], after: &[ManifestEntry]) -> String {
             Some((build, state)) => format!("{build} ({state})"),
             None => "- (-)".to_string(),
         };
-        format!("  {k}  {} -> {}\n", side(b), side(a))
+        // diff shows `ip:port`, not the history's `target|ip:port` key
+        let shown = k.split_once('|').map_or(k, |(_, addr)| addr);
+        format!("  {shown}  {} -> {}\n", side(b), side(a))
     };
     let mut sections: [(&str, Vec<String>); 5] = [
         ("new", vec![]),

@@ -106,9 +106,7 @@ fn imports_merge_with_vigies_own_runs_in_diff() {
         "{text}"
     );
     assert!(
-        text.contains(
-            "changed build: 1\n  192.0.2.10|192.0.2.10:443  15.2.721.2"
-        ),
+        text.contains("changed build: 1\n  192.0.2.10:443  15.2.721.2"),
         "{text}"
     );
     assert!(text.contains("new: 4\n"), "{text}");

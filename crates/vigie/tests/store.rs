@@ -52,11 +52,11 @@ fn diff_lists_exactly_the_fleet_changes() {
     assert_eq!(
         text,
         "runs 1 -> 2\n\
-         new: 1\n  mail4.example.test|127.0.0.1:4  - (-) -> 15.1.2176.2 (vulnerable)\n\
-         gone: 1\n  mail3.example.test|127.0.0.1:3  15.1.2176.9 (patched) -> - (-)\n\
-         newly patched: 1\n  mail1.example.test|127.0.0.1:1  15.1.2176.2 (vulnerable) -> 15.1.2176.9 (patched)\n\
+         new: 1\n  mail4.example.test (127.0.0.1:4)  - (-) -> 15.1.2176.2 (vulnerable)\n\
+         gone: 1\n  mail3.example.test (127.0.0.1:3)  15.1.2176.9 (patched) -> - (-)\n\
+         newly patched: 1\n  mail1.example.test (127.0.0.1:1)  15.1.2176.2 (vulnerable) -> 15.1.2176.9 (patched)\n\
          newly vulnerable: 0\n\
-         changed build: 1\n  mail1.example.test|127.0.0.1:1  15.1.2176.2 (vulnerable) -> 15.1.2176.9 (patched)\n"
+         changed build: 1\n  mail1.example.test (127.0.0.1:1)  15.1.2176.2 (vulnerable) -> 15.1.2176.9 (patched)\n"
     );
     assert_eq!(out.status.code(), Some(1), "a new vulnerable server");
 }

@@ -37,7 +37,7 @@ fn section(
         writeln!(
             out,
             "  {}  {} ({}) -> {} ({})",
-            vigie_model::terminal_safe(&c.key),
+            vigie_model::terminal_safe(&shown_key(&c.key)),
             vigie_model::terminal_safe(
                 &c.before_build.clone().unwrap_or_else(none)
             ),
@@ -49,6 +49,25 @@ fn section(
         )?;
     }
     Ok(())
+}
+
+/// A host as people write it: `host:port`, `[v6]:port`, and the name
+/// scanned when it was not the address (`mail.example.org
+/// (192.0.2.7:443)`), not the history's internal `target|ip:port` key.
+fn shown_key(key: &str) -> String {
+    let Some((target, addr)) = key.split_once('|') else {
+        return key.to_string();
+    };
+    let (ip, shown) = match addr.rsplit_once(':') {
+        Some((ip, port)) if ip.contains(':') => (ip, format!("[{ip}]:{port}")),
+        Some((ip, _)) => (ip, addr.to_string()),
+        None => (addr, addr.to_string()),
+    };
+    if target.is_empty() || target == ip {
+        shown
+    } else {
+        format!("{target} ({shown})")
+    }
 }
 
 /// The two runs to compare and what the output must say about others.
@@ -165,4 +184,23 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     // A comparison with an unfinished run is incomplete input: exit 3
     // when nothing else needs action.
     Ok(Outcome::from_flags(worse, !choice.unfinished.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_key;
+
+    #[test]
+    fn diff_shows_host_port_not_the_internal_key() {
+        assert_eq!(
+            shown_key("127.201.0.1|127.201.0.1:8443"),
+            "127.201.0.1:8443"
+        );
+        assert_eq!(shown_key("::1|::1:443"), "[::1]:443");
+        assert_eq!(
+            shown_key("mail.example.org|192.0.2.7:443"),
+            "mail.example.org (192.0.2.7:443)"
+        );
+        assert_eq!(shown_key("odd"), "odd");
+    }
 }

@@ -19,6 +19,20 @@ fn support_text(s: SupportState) -> &'static str {
     }
 }
 
+/// The summary table's support column, in words; `(ESU)` when paid
+/// Extended Security Updates are the way to stay patched.
+fn support_short(a: &PatchAssessment) -> &'static str {
+    let esu = a.upgrade_path.iter().any(|s| s.esu_only)
+        || a.latest_update.as_deref().is_some_and(|u| u.contains("ESU"));
+    match (a.support, esu) {
+        (SupportState::Supported, _) => "supported",
+        (SupportState::CuUnsupported, _) => "CU unsupported",
+        (SupportState::ProductEndOfLife, true) => "end of life (ESU)",
+        (SupportState::ProductEndOfLife, false) => "end of life",
+        (SupportState::Unknown, _) => "unknown",
+    }
+}
+
 fn state_label(s: CveState) -> &'static str {
     match s {
         CveState::Vulnerable => "OPEN",
@@ -79,15 +93,14 @@ pub(super) fn write_block(
         let head = if i == 0 { "  upgrade:" } else { "          " };
         let closes = match open {
             0 => String::new(),
-            n => format!(", closes {} of {n} open", s.closes),
+            n => format!(" (closes {} of {n} open)", s.closes),
         };
         writeln!(
             out,
-            "{head} {}. {} -> {} ({}{closes})",
+            "{head} {}. {} -> {}{closes}",
             i + 1,
-            s.action,
-            s.build,
-            s.name
+            s.text(),
+            s.build
         )?;
     }
     writeln!(out)?;
@@ -235,7 +248,7 @@ impl Summary {
             cell(&who),
             a.build.clone(),
             cell(&format!("{product} {name}")),
-            snake(&a.support),
+            support_short(a).to_string(),
             a.days_behind.map(|d| format!("{d}d")).unwrap_or_default(),
             open_text(a),
         ]);
