@@ -206,9 +206,15 @@ pub fn live_roots(layout: &vigie_live::Layout) -> Vec<Root> {
     let on_drive = |p: &str| {
         p.get(..drive.len()).is_some_and(|d| d.eq_ignore_ascii_case(drive))
     };
+    // Below its own drive's root: `D:\IISLogs\W3SVC1\...` keeps its path
+    // (shown on `C:`), not just the part below the folder.
     let tree = |p: &str| Root {
         walk: PathBuf::from(p),
-        base: if on_drive(p) { drive_root.clone() } else { PathBuf::from(p) },
+        base: match p.get(..2) {
+            _ if on_drive(p) => drive_root.clone(),
+            Some(d) if d.ends_with(':') => PathBuf::from(format!("{d}\\")),
+            _ => PathBuf::from(p),
+        },
         kind: RootKind::Tree,
     };
     let mut out = Vec::new();
@@ -416,8 +422,11 @@ mod tests {
                 Err(std::io::ErrorKind::NotFound.into())
             }
         }
-        let layout = vigie_live::Layout::discover(&Machine);
+        let mut layout = vigie_live::Layout::discover(&Machine);
+        layout.iis_logs.push(r"D:\IISLogs".into());
         let roots = live_roots(&layout);
+        let d = roots.iter().find(|r| r.walk == Path::new(r"D:\IISLogs"));
+        assert_eq!(d.map(|r| r.base.clone()), Some(PathBuf::from("D:\\")));
         assert_eq!(roots[0].walk, PathBuf::from(r"D:\Exchange\V15"));
         assert_eq!(roots[0].kind, RootKind::ExchangeRoot);
         let walks: Vec<_> = roots.iter().map(|r| r.walk.clone()).collect();
@@ -427,7 +436,12 @@ mod tests {
         // The default IIS log folder is inside inetpub, walked once.
         assert!(walks.contains(&PathBuf::from(r"C:\inetpub")));
         assert!(!walks.contains(&PathBuf::from(r"C:\inetpub\logs\LogFiles")));
-        assert!(roots[1..].iter().all(|r| r.base == Path::new("C:\\")));
+        assert!(
+            roots[1..]
+                .iter()
+                .filter(|r| r.walk.to_string_lossy().starts_with("C:"))
+                .all(|r| r.base == Path::new("C:\\"))
+        );
     }
 
     #[test]
