@@ -21,6 +21,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Called from build-windows.sh, whose Debian-toolchain settings must not
+# reach the Linux build below (it would rebuild everything with 1.96).
+unset RUSTC RUSTDOC RUSTC_BOOTSTRAP CC_x86_64_pc_windows_gnu AR_x86_64_pc_windows_gnu \
+  CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER
 exe=${1:-target/x86_64-pc-windows-gnu/debug/vigie.exe}
 [ -f "$exe" ] || { echo "wine-tests: no $exe (run scripts/build-windows.sh --debug)" >&2; exit 1; }
 exe=$(realpath "$exe")
