@@ -5,8 +5,12 @@
 # user's backtrace is readable as sent; the .debug file, kept with the
 # release, adds the lines (`addr2line -e vigie.debug ADDRESS`).
 #
-# Usage: scripts/release.sh            Linux (x86_64, glibc)
-#        scripts/release.sh --windows  Linux, then vigie.exe (scripts/build-windows.sh)
+# Usage: scripts/release.sh [--static] [--windows]
+#   always     Linux, x86_64, glibc: dist/vigie-VERSION-x86_64-linux/
+#   --static   also the static musl build (scripts/build-linux-static.sh):
+#              dist/vigie-VERSION-x86_64-linux-static/
+#   --windows  also vigie.exe (scripts/build-windows.sh):
+#              dist/vigie-VERSION-x86_64-windows/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -22,10 +26,25 @@ split() { # binary objcopy out_dir
   echo "release: $out/$name $(du -h "$out/$name" | cut -f1) (was $(du -h "$bin" | cut -f1)), debug info $(du -h "$out/$name.debug" | cut -f1)" >&2
 }
 
+static="" windows=""
+for arg in "$@"; do
+  case "$arg" in
+    --static) static=1 ;;
+    --windows) windows=1 ;;
+    *) echo "release: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
 cargo build --release --locked -p vigie --bin vigie
 split "$target/release/vigie" objcopy "$dist/vigie-$version-x86_64-linux"
 
-if [ "${1:-}" = --windows ]; then
+if [ -n "$static" ]; then
+  scripts/build-linux-static.sh
+  split "$target/x86_64-unknown-linux-musl/release/vigie" objcopy \
+    "$dist/vigie-$version-x86_64-linux-static"
+fi
+
+if [ -n "$windows" ]; then
   scripts/build-windows.sh
   # build-windows.sh has already split the release exe; copy both files.
   out="$dist/vigie-$version-x86_64-windows"
