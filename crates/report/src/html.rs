@@ -434,9 +434,11 @@ fn scan_charts(body: &mut String, hosts: &[HostResult], ex: &[&HostResult]) {
 pub fn severity_order(
     h: &HostResult,
 ) -> (u8, std::cmp::Reverse<usize>, std::cmp::Reverse<usize>) {
-    let open: Vec<_> =
-        h.assessment.iter().flat_map(|a| a.open_cves()).collect();
-    let kev = open.iter().filter(|c| c.known_exploited).count();
+    let (mut open, mut kev) = (0, 0);
+    for c in h.assessment.iter().flat_map(|a| a.open_cves()) {
+        open += 1;
+        kev += usize::from(c.known_exploited);
+    }
     let rank = match h.state() {
         "vulnerable" if kev > 0 => 0,
         "vulnerable" => 1,
@@ -446,7 +448,7 @@ pub fn severity_order(
         "not_exchange" => 5,
         _ => 6,
     };
-    (rank, std::cmp::Reverse(kev), std::cmp::Reverse(open.len()))
+    (rank, std::cmp::Reverse(kev), std::cmp::Reverse(open))
 }
 
 fn scan_table(body: &mut String, hosts: &[HostResult]) {
@@ -458,12 +460,16 @@ fn scan_table(body: &mut String, hosts: &[HostResult]) {
 </tr></thead><tbody>",
     );
     // Sorted by severity; each row keeps its link to its evidence block.
-    let mut order: Vec<(usize, &HostResult)> =
-        hosts.iter().enumerate().collect();
-    order.sort_by_key(|(_, h)| severity_order(h));
-    for (i, h) in order {
+    // Each host's order is worked out once, its rank kept for the cell.
+    let mut order: Vec<_> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (severity_order(h), i, h))
+        .collect();
+    order.sort_by_key(|(key, i, _)| (*key, *i));
+    for (key, i, h) in order {
         let a = h.assessment.as_ref();
-        let rank = severity_order(h).0;
+        let rank = key.0;
         let mut families: Vec<&str> = a
             .map(|a| a.open_cves().map(|c| c.family.as_str()).collect())
             .unwrap_or_default();

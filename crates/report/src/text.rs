@@ -138,7 +138,7 @@ pub fn markdown(hosts: &[HostResult], hunts: &[HuntReport]) -> String {
             hosts.len()
         );
         let mut sorted: Vec<&HostResult> = hosts.iter().collect();
-        sorted.sort_by_key(|h| crate::html::severity_order(h));
+        sorted.sort_by_cached_key(|h| crate::html::severity_order(h));
         for h in sorted {
             let _ = writeln!(
                 out,
